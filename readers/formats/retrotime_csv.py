@@ -1,0 +1,71 @@
+"""`retrotime-csv`: RetroTime's own line format, one read per line, no header.
+
+    reader_id,chip,antenna,timestamp,rssi
+    FIN,058003700123,2,2026-04-12T11:40:17.843+01:00,-48.5
+
+| # | field     | notes                                                        |
+|---|-----------|--------------------------------------------------------------|
+| 0 | reader_id | the reader's id in event.toml                                |
+| 1 | chip      | kept verbatim (leading zeros are part of the identity)       |
+| 2 | antenna   | 1-based integer                                              |
+| 3 | timestamp | ISO 8601, milliseconds, UTC offset; emitted in the event zone |
+| 4 | rssi      | dBm, or empty when unknown                                   |
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from readers.formats import register
+from readers.read import UTC, FormatContext, ParseError, Read
+
+
+class RetrotimeCsv:
+    name = "retrotime-csv"
+    has_rssi = True
+    has_date = True
+    terminator = b"\n"
+
+    def parse(self, line: str, ctx: FormatContext) -> Read | None:
+        parts = line.strip().split(",")
+        if len(parts) != 5:
+            raise ParseError(f"expected 5 comma-separated fields, got {len(parts)}")
+        reader, chip, antenna, stamp, rssi = parts
+        if not reader or not chip:
+            raise ParseError("empty reader id or chip")
+        try:
+            ant = int(antenna)
+        except ValueError:
+            raise ParseError(f"antenna {antenna!r} is not an integer") from None
+        if ant < 1:
+            raise ParseError(f"antenna {ant} is not 1 or more")
+        time_ms = parse_iso_ms(stamp)
+        try:
+            strength = float(rssi) if rssi else None
+        except ValueError:
+            raise ParseError(f"rssi {rssi!r} is not a number") from None
+        return Read(reader, chip, ant, time_ms, strength)
+
+    def emit(self, read: Read, ctx: FormatContext) -> str:
+        rssi = "" if read.rssi is None else f"{read.rssi:g}"
+        return f"{read.reader},{read.chip},{read.antenna},{format_iso_ms(read.time_ms, ctx)},{rssi}"
+
+
+def parse_iso_ms(stamp: str) -> int:
+    """Epoch milliseconds of an ISO 8601 timestamp that carries its UTC offset."""
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        raise ParseError(f"timestamp {stamp!r} is not ISO 8601") from None
+    if when.tzinfo is None:
+        raise ParseError(f"timestamp {stamp!r} has no UTC offset")
+    seconds = int(when.timestamp() // 1)
+    return seconds * 1000 + when.microsecond // 1000
+
+
+def format_iso_ms(time_ms: int, ctx: FormatContext) -> str:
+    when = datetime.fromtimestamp(time_ms // 1000, UTC).astimezone(ctx.tz)
+    return when.replace(microsecond=(time_ms % 1000) * 1000).isoformat(timespec="milliseconds")
+
+
+register(RetrotimeCsv())
