@@ -1,0 +1,107 @@
+"""The folder validator: every problem at once, each with file, line and field."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.timing.builders import EVENT_TOML, person, write_folder
+from timing.errors import FolderError
+from timing.folder import load_folder
+
+
+def problems(path: Path, formats: set[str] | None = None) -> list[str]:
+    with pytest.raises(FolderError) as caught:
+        load_folder(path, formats)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_good_folder_loads(tmp_path: Path) -> None:
+    folder = load_folder(write_folder(tmp_path))
+    race = folder.event.races[0]
+    assert [p.id for p in race.points] == ["start", "10k", "finish"]
+    assert race.start_point is not None and race.points[1].is_gate
+    assert folder.event.readers["MID"].clock_offset_ms == 1500
+    assert folder.event.dedupe_window_ms == 3000
+    assert folder.participants[2].category == "F65-69"  # born 1960, race on 2026-04-12
+
+
+def test_all_event_problems_reported_with_lines(tmp_path: Path) -> None:
+    bad = (
+        EVENT_TOML.replace('reader = "MID"', 'reader = "MIDDLE"')
+        .replace("distance_m = 10000", "distance_m = 25000")
+        .replace('start = "09:10:00"', 'start = "9h10"')
+        .replace('cutoff = "4:00:00"', 'cutoff = "four hours"')
+    )
+    found = problems(write_folder(tmp_path, toml=bad))
+    lines = bad.splitlines()
+
+    def line_of(text: str) -> int:
+        return next(i for i, line in enumerate(lines, 1) if text in line)
+
+    reader_line = line_of('"MIDDLE"')
+    assert (
+        f"event.toml:{reader_line}: races[0].points[1].reader: unknown reader 'MIDDLE' "
+        "(readers: FIN, MID, START)"
+    ) in found
+    assert any(
+        p.startswith(f"event.toml:{line_of('9h10')}: races[0].waves[1].start") for p in found
+    )
+    assert any(p.startswith(f"event.toml:{line_of('four hours')}: races[0].cutoff") for p in found)
+    assert any(
+        "races[0].points[2].distance_m: 21097.5 m is not after the previous point '10k'" in p
+        for p in found
+    )
+
+
+def test_unknown_format_reported(tmp_path: Path) -> None:
+    found = problems(write_folder(tmp_path), formats={"ultra"})
+    assert any("readers[0].format: unknown reader format 'retrotime-csv'" in p for p in found)
+
+
+def test_gate_needs_both_lines(tmp_path: Path) -> None:
+    bad = EVENT_TOML.replace("downstream = [2]\n", "")
+    assert any(
+        "a gate needs both upstream" in p for p in problems(write_folder(tmp_path, toml=bad))
+    )
+
+
+def test_participant_problems_with_line_numbers(tmp_path: Path) -> None:
+    people = [person(101), person(101), person(103), person(104), person(105), person(106)]
+    people[2] = {**people[2], "chip_back": "F0101"}  # a chip shared by two bibs
+    people[3] = {**people[3], "race": "full"}
+    people[4] = {**people[4], "wave": "Z", "sex": "Q"}
+    people[5] = {**people[5], "birth_date": "12/05/1980"}
+    found = problems(write_folder(tmp_path, people))
+    assert "participants.csv:3: bib: duplicate bib '101' (first on line 2)" in found
+    assert any(p.startswith("participants.csv:4: chip_back: chip 'F0101' is shared") for p in found)
+    assert "participants.csv:5: race: unknown race 'full'" in found
+    assert "participants.csv:6: sex: 'Q' must be F, M or X" in found
+    assert "participants.csv:6: wave: unknown wave 'Z' of race 'half'" in found
+    assert any(p.startswith("participants.csv:7: birth_date:") for p in found)
+
+
+def test_participants_any_order_bom_and_extra_columns(tmp_path: Path) -> None:
+    write_folder(tmp_path)
+    (tmp_path / "participants.csv").write_text(
+        "\ufeffwave,race,chip_back,chip_front,sex,age,last_name,first_name,bib,tshirt\n"
+        "A,half,B1,F1,m,44,Gaston,Ana,7,XL\n",
+        encoding="utf-8",
+    )
+    person_ = load_folder(tmp_path).participants[0]
+    assert (person_.bib, person_.sex, person_.age, person_.category) == ("7", "M", 44, "M40-44")
+    assert person_.extra == {"tshirt": "XL"}
+
+
+def test_records_file_validated(tmp_path: Path) -> None:
+    write_folder(tmp_path)
+    (tmp_path / "records.csv").write_text(
+        "scope,distance_m,sex,category,time,holder,nation,date,venue,source\n"
+        "world,42195,M,,3:43:39,Xu Zhenjun,CHN,2004-10-17,Beijing,Guinness\n"
+        "galaxy,-5,M,,fast,Nobody,,,,\n",
+        encoding="utf-8",
+    )
+    found = problems(tmp_path)
+    assert "participants.csv" not in " ".join(found)
+    assert any(p.startswith("records.csv:3: scope:") for p in found)
+    assert any(p.startswith("records.csv:3: distance_m:") for p in found)
+    assert any(p.startswith("records.csv:3: time:") for p in found)

@@ -1,0 +1,245 @@
+"""The engine: crossings, passings, times, status and places as a timer sees them."""
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.timing.builders import write_folder
+from timing.engine import Engine
+from timing.folder import EventFolder, load_folder
+from timing.report import result_json
+
+MIN = 60_000
+HOUR = 60 * MIN
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> EventFolder:
+    return load_folder(write_folder(tmp_path))
+
+
+class Feed:
+    """Reads as a reader would send them, numbered like the journal numbers them."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+
+    def burst(
+        self,
+        reader: str,
+        chip: str,
+        antenna: int,
+        t: int,
+        n: int = 5,
+        peak: int = 2,
+        step: int = 100,
+        rssi: bool = True,
+    ) -> None:
+        for k in range(n):
+            strength = -50.0 - 3 * abs(k - peak) if rssi else None
+            self.rows.append((len(self.rows) + 1, reader, chip, antenna, t + k * step, strength))
+
+    def crossing(self, bib: int, reader: str, t: int, antenna: int = 1) -> None:
+        """Both chips of a backwards runner over one line, peaks `t` (back) and `t`+200."""
+        self.burst(reader, f"B{bib:04d}", antenna, t - 200)
+        self.burst(reader, f"F{bib:04d}", antenna, t)
+
+
+def run(folder: EventFolder, rows: list[tuple]):
+    engine = Engine(folder)
+    engine.add_reads(rows)
+    return {r.bib: r for rr in engine.results().races for r in rr.results}
+
+
+def gun(folder: EventFolder, wave: str = "A") -> int:
+    race = folder.event.races[0]
+    return next(w.gun_ms for w in race.waves if w.id == wave)
+
+
+def full_race(feed: Feed, bib: int, t0: int, finish_after: int) -> None:
+    feed.crossing(bib, "START", t0)
+    feed.crossing(bib, "MID", t0 + finish_after // 2 - 1500, antenna=1)  # MID runs 1.5 s slow
+    feed.crossing(bib, "MID", t0 + finish_after // 2 - 1500 + 1500, antenna=2)
+    feed.crossing(bib, "FIN", t0 + finish_after)
+
+
+def test_crossing_time_is_peak_rssi_and_keeps_read_ids(folder: EventFolder) -> None:
+    feed = Feed()
+    g = gun(folder)
+    feed.burst("START", "F0101", 1, g + 10_000, n=7, peak=4)
+    engine = Engine(folder)
+    engine.add_reads(feed.rows)
+    engine.results()
+    (crossing,) = engine.chip_crossings("F0101")
+    assert crossing.time_ms == g + 10_400 and crossing.reads == 7
+    assert crossing.read_ids == tuple(range(1, 8)) and crossing.peak_rssi == -50.0
+
+
+def test_without_rssi_the_first_read_counts(folder: EventFolder) -> None:
+    feed = Feed()
+    feed.burst("FIN", "F0101", 1, gun(folder) + HOUR, rssi=False)
+    engine = Engine(folder)
+    engine.add_reads(feed.rows)
+    engine.results()
+    assert engine.chip_crossings("F0101")[0].time_ms == gun(folder) + HOUR
+
+
+@pytest.mark.parametrize(("gap", "crossings"), [(3000, 1), (3001, 2)])
+def test_dedupe_window_edge(folder: EventFolder, gap: int, crossings: int) -> None:
+    t = gun(folder) + HOUR
+    rows = [(1, "FIN", "F0101", 1, t, None), (2, "FIN", "F0101", 2, t + gap, None)]
+    engine = Engine(folder)
+    engine.add_reads(rows)
+    engine.results()
+    assert len(engine.chip_crossings("F0101")) == crossings
+
+
+def test_chip_time_from_start_mat_gun_time_from_wave(folder: EventFolder) -> None:
+    feed = Feed()
+    g = gun(folder, "B")
+    full_race(feed, 104, g + 95_000, 2 * HOUR)
+    result = run(folder, feed.rows)["104"]
+    assert result.status == "FIN"
+    # The back chip peaks 0.2 s before the front one: the earliest crossing counts.
+    assert result.passings[0].time_ms == g + 95_000
+    assert result.chip_time_ms == 2 * HOUR
+    assert result.gun_time_ms == 2 * HOUR + 95_000
+    data = result_json(result)
+    assert data["chip_time"] == "2:00:00.0" and data["gun_time"] == "2:01:35.0"
+    assert [s["point"] for s in data["splits"]] == ["10k", "finish"]
+    assert data["splits"][0]["pace_min_per_km"] == pytest.approx(6.0, abs=0.01)
+
+
+def test_reads_before_the_gun_are_not_passings(folder: EventFolder) -> None:
+    feed = Feed()
+    g = gun(folder)
+    feed.crossing(101, "START", g - 60_000)  # warming up over the mat
+    feed.crossing(101, "FIN", g + HOUR)
+    result = run(folder, feed.rows)["101"]
+    assert result.start_ms is None and result.chip_time_ms == HOUR
+
+
+def test_a_point_passed_later_is_not_passed_again(folder: EventFolder) -> None:
+    feed = Feed()
+    g = gun(folder)
+    full_race(feed, 101, g + 10_000, HOUR)
+    feed.crossing(101, "MID", g + 2 * HOUR)  # walking back past the 10 km gate afterwards
+    result = run(folder, feed.rows)["101"]
+    assert [s.point for s in result.splits] == ["10k", "finish"]
+    assert result.status == "FIN"
+
+
+def test_dns_dnf_cutoff(folder: EventFolder) -> None:
+    feed = Feed()
+    g = gun(folder)
+    feed.crossing(101, "START", g + 5_000)
+    feed.crossing(101, "MID", g + HOUR)  # never finishes
+    full_race(feed, 102, g + 5_000, 4 * HOUR + MIN)  # past the 4:00:00 cutoff
+    results = run(folder, feed.rows)
+    assert results["101"].status == "DNF" and results["101"].place is None
+    assert results["102"].status == "DNF"
+    assert results["103"].status == "DNS"
+
+
+def test_ties_share_a_place(folder: EventFolder) -> None:
+    feed = Feed()
+    g = gun(folder)
+    full_race(feed, 101, g + 10_000, HOUR + 10)
+    full_race(feed, 102, g + 10_000, HOUR + 90)  # same tenth: 1:00:00.0
+    full_race(feed, 103, g + 10_000, HOUR + 500)
+    results = run(folder, feed.rows)
+    assert [results[b].place for b in ("101", "102", "103")] == [1, 1, 3]
+    assert results["103"].place_sex == 2 and results["102"].place_sex == 1
+    assert results["103"].place_category == 1
+
+
+def test_gun_ranking(folder: EventFolder, tmp_path: Path) -> None:
+    toml = (folder.path / "event.toml").read_text().replace('ranking = "chip"', 'ranking = "gun"')
+    gun_folder = load_folder(write_folder(tmp_path / "gun", toml=toml))
+    feed = Feed()
+    g = gun(gun_folder)
+    full_race(feed, 101, g + 60_000, HOUR)  # faster chip time, slower gun time
+    full_race(feed, 102, g + 1_000, HOUR + 30_000)
+    results = run(gun_folder, feed.rows)
+    assert (results["102"].place, results["101"].place) == (1, 2)
+
+
+def test_unknown_chips_kept_and_assignable(folder: EventFolder) -> None:
+    feed = Feed()
+    g = gun(folder)
+    full_race(feed, 101, g + 10_000, HOUR)
+    feed.burst("FIN", "SPARE9", 1, g + HOUR + 20_000)
+    engine = Engine(folder)
+    engine.add_reads(feed.rows)
+    unknown = engine.results().unknown_chips
+    assert [(u.chip, u.reads) for u in unknown] == [("SPARE9", 5)]
+    engine.assign_chip("SPARE9", "103")
+    after = engine.results()
+    assert after.unknown_chips == []
+    # Only the finish saw the spare chip: a finish with gun time as chip time.
+    assert {r.bib: r for r in after.races[0].results}["103"].chip_time_ms == HOUR + 20_200
+
+
+def test_manual_passing_and_director_status(folder: EventFolder) -> None:
+    feed = Feed()
+    g = gun(folder)
+    feed.crossing(101, "START", g + 5_000)
+    engine = Engine(folder)
+    engine.add_reads(feed.rows)
+    engine.add_manual_passing("101", "finish", g + HOUR)
+    engine.set_status("102", "DQ")
+    results = {r.bib: r for r in engine.results().races[0].results}
+    assert results["101"].status == "FIN" and results["101"].splits[-1].manual
+    assert results["102"].status == "DQ"
+
+
+def _race_rows(folder: EventFolder, seed: int) -> list[tuple]:
+    import random
+
+    rng = random.Random(seed)
+    feed = Feed()
+    for bib in (101, 102, 103, 104):
+        g = gun(folder, "B" if bib == 104 else "A")
+        t0 = g + rng.randrange(0, 120_000)
+        total = rng.randrange(HOUR, 3 * HOUR)
+        if rng.random() < 0.8:
+            feed.crossing(bib, "START", t0)
+        if rng.random() < 0.8:
+            feed.crossing(bib, "MID", t0 + total // 2, antenna=rng.choice([1, 2]))
+        if rng.random() < 0.8:
+            feed.crossing(bib, "FIN", t0 + total)
+    feed.burst("FIN", "STRAY1", 1, gun(folder) + HOUR)
+    return feed.rows
+
+
+def _snapshot(engine: Engine) -> list:
+    results = engine.results()
+    return [[result_json(r) for r in rr.results] for rr in results.races] + [
+        [(u.chip, u.reads) for u in results.unknown_chips],
+        results.crossings,
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    order=st.randoms(use_true_random=False),
+    checkpoints=st.lists(st.integers(0, 200), max_size=6),
+)
+def test_live_equals_batch(tmp_path_factory, seed: int, order, checkpoints: list[int]) -> None:
+    """Reads fed one at a time, shuffled, with results taken along the way, end where a
+    batch replay of the same reads ends."""
+    folder = load_folder(write_folder(tmp_path_factory.mktemp("ev")))
+    rows = _race_rows(folder, seed)
+    batch = Engine(folder)
+    batch.add_reads(rows)
+    live = Engine(folder)
+    shuffled = rows[:]
+    order.shuffle(shuffled)
+    for i, row in enumerate(shuffled):
+        live.add_reads([row])
+        if i in checkpoints:
+            live.results()
+    assert _snapshot(live) == _snapshot(batch)

@@ -1,0 +1,367 @@
+"""`event.toml`: the event, its readers, races, waves and timing points.
+
+Loading collects every problem at once (file, line, field) and raises `FolderError`,
+so a timer fixes a folder in one pass instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from timing.errors import Problem
+from timing.times import local_ms, parse_duration, parse_time_of_day
+
+DEFAULT_AGE_BOUNDS = (20, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80)
+DEFAULT_DEDUPE_WINDOW_S = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderConfig:
+    id: str
+    format: str
+    port: str
+    baudrate: int = 9600
+    clock_offset_s: float = 0.0
+
+    @property
+    def clock_offset_ms(self) -> int:
+        return round(self.clock_offset_s * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Wave:
+    id: str
+    start: time
+    gun_ms: int  # the configured gun; a director may record the real one later
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    id: str
+    distance_m: float
+    reader: str
+    antennas: tuple[int, ...] = ()  # one mat line
+    upstream: tuple[int, ...] = ()  # a gate: the line met first along the course
+    downstream: tuple[int, ...] = ()
+    oncoming: tuple[int, ...] = ()  # panels facing approaching runners (evidence only)
+
+    @property
+    def is_gate(self) -> bool:
+        return bool(self.upstream)
+
+    def lines(self) -> dict[str, tuple[int, ...]]:
+        """The timing lines of the point by role; each is one antenna group."""
+        found = {"mat": self.antennas, "upstream": self.upstream, "downstream": self.downstream}
+        return {role: ants for role, ants in found.items() if ants}
+
+
+@dataclass(frozen=True, slots=True)
+class Race:
+    id: str
+    name: str
+    distance_m: float
+    chips: tuple[str, ...]
+    ranking: str  # "chip" or "gun"
+    cutoff_ms: int | None
+    waves: tuple[Wave, ...]
+    points: tuple[Point, ...]
+
+    @property
+    def start_point(self) -> Point | None:
+        first = self.points[0] if self.points else None
+        return first if first is not None and first.distance_m == 0 else None
+
+    @property
+    def finish_point(self) -> Point:
+        return self.points[-1]
+
+    def wave(self, wave_id: str) -> Wave | None:
+        return next((w for w in self.waves if w.id == wave_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: str
+    date: date
+    timezone: ZoneInfo
+    readers: dict[str, ReaderConfig]
+    races: tuple[Race, ...]
+    age_bounds: tuple[int, ...] = DEFAULT_AGE_BOUNDS
+    dedupe_window_ms: int = round(DEFAULT_DEDUPE_WINDOW_S * 1000)
+    extra: dict[str, Any] = field(default_factory=dict)  # tables later issues read
+
+    def race(self, race_id: str) -> Race | None:
+        return next((r for r in self.races if r.id == race_id), None)
+
+
+class _Locator:
+    """Line numbers for keys of a TOML file, which tomllib does not report."""
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
+
+    def __init__(self, text: str) -> None:
+        self.headers: dict[tuple[Any, ...], int] = {}
+        self.keys: dict[tuple[Any, ...], int] = {}
+        counts: dict[tuple[Any, ...], int] = {}
+        current: tuple[Any, ...] = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            match = self._HEADER.match(line)
+            if match:
+                current = self._path(match.group(1) == "[[", match.group(2).split("."), counts)
+                self.headers[current] = number
+                continue
+            key = re.match(r"^\s*([A-Za-z0-9_\-]+)\s*=", line)
+            if key:
+                self.keys.setdefault((*current, key.group(1)), number)
+
+    def _path(
+        self, is_array: bool, names: list[str], counts: dict[tuple[Any, ...], int]
+    ) -> tuple[Any, ...]:
+        path: tuple[Any, ...] = ()
+        for depth, name in enumerate(names):
+            path = (*path, name)
+            last = depth == len(names) - 1
+            if last and is_array:
+                counts[path] = counts.get(path, -1) + 1
+                # A new array item restarts the counts of the arrays nested in it.
+                for other in [p for p in counts if p[: len(path)] == path and len(p) > len(path)]:
+                    del counts[other]
+                path = (*path, counts[path])
+            elif not last and path in counts:
+                path = (*path, counts[path])
+        return path
+
+    def line(self, *path: Any) -> int | None:
+        return self.keys.get(path) or self.headers.get(path) or self.headers.get(path[:-1])
+
+
+class _Checker:
+    def __init__(self, file: str, locator: _Locator) -> None:
+        self.file = file
+        self.at = locator
+        self.problems: list[Problem] = []
+
+    def add(self, path: tuple[Any, ...], message: str) -> None:
+        name = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
+        self.problems.append(Problem(self.file, self.at.line(*path), name, message))
+
+    def text(self, table: dict[str, Any], path: tuple[Any, ...], key: str) -> str:
+        value = table.get(key)
+        if not isinstance(value, str) or not value.strip():
+            self.add((*path, key), "is required and must be a non-empty string")
+            return ""
+        return value.strip()
+
+    def number(self, table: dict[str, Any], path: tuple[Any, ...], key: str, default: Any = None):
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.add(
+                (*path, key),
+                "is required and must be a number" if default is None else "must be a number",
+            )
+            return default if default is not None else 0
+        return value
+
+    def antennas(self, table: dict[str, Any], path: tuple[Any, ...], key: str) -> tuple[int, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(
+            isinstance(a, int) and not isinstance(a, bool) and a >= 1 for a in value
+        ):
+            self.add((*path, key), "must be a list of antenna numbers (1 or more)")
+            return ()
+        return tuple(value)
+
+
+def load_event(path: Path, formats: set[str] | None = None) -> tuple[Event | None, list[Problem]]:
+    """Parse event.toml; return the event (None if unusable) and every problem found.
+
+    `formats` are the reader-format names the caller knows (timing/ does not parse
+    reader lines, so it does not know them itself).
+    """
+    file = path.name
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return None, [Problem(file, None, "-", "file not found")]
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, [Problem(file, getattr(exc, "lineno", None), "-", f"not valid TOML: {exc}")]
+    check = _Checker(file, _Locator(text))
+    meta = data.get("event", {})
+    name = check.text(meta, ("event",), "name")
+    day = _date(check, meta.get("date"), ("event", "date"))
+    tz = _zone(check, meta.get("timezone"), ("event", "timezone"))
+    readers = _readers(check, data.get("readers", []), formats)
+    timing = data.get("timing", {})
+    window = check.number(timing, ("timing",), "dedupe_window_s", DEFAULT_DEDUPE_WINDOW_S)
+    bounds = _age_bounds(check, data.get("categories", {}))
+    races = tuple(
+        _race(check, race, ("races", i), readers, day, tz)
+        for i, race in enumerate(data.get("races", []))
+    )
+    if not races:
+        check.add(("races",), "at least one [[races]] table is required")
+    _unique(check, [(r.id, ("races", i, "id")) for i, r in enumerate(races)], "race id")
+    extra = {
+        k: v
+        for k, v in data.items()
+        if k not in {"event", "readers", "races", "timing", "categories"}
+    }
+    event = Event(name, day, tz, readers, races, bounds, round(window * 1000), extra)
+    return event, check.problems
+
+
+def _date(check: _Checker, value: Any, path: tuple[Any, ...]) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        check.add(path, f"{value!r} is not an ISO date like 2026-04-12")
+        return date(1970, 1, 1)
+
+
+def _zone(check: _Checker, value: Any, path: tuple[Any, ...]) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        check.add(path, f"{value!r} is not an IANA timezone like Europe/London")
+        return ZoneInfo("UTC")
+
+
+def _readers(check: _Checker, items: Any, formats: set[str] | None) -> dict[str, ReaderConfig]:
+    readers: dict[str, ReaderConfig] = {}
+    for i, item in enumerate(items):
+        path = ("readers", i)
+        rid = check.text(item, path, "id")
+        if rid in readers:
+            check.add((*path, "id"), f"duplicate reader id {rid!r}")
+        fmt = item.get("format")
+        if formats is not None and isinstance(fmt, str) and fmt not in formats:
+            check.add(
+                (*path, "format"),
+                f"unknown reader format {fmt!r} (known: {', '.join(sorted(formats))})",
+            )
+        readers[rid] = ReaderConfig(
+            rid,
+            check.text(item, path, "format"),
+            str(item.get("port", "")),
+            int(check.number(item, path, "baudrate", 9600)),
+            float(check.number(item, path, "clock_offset_s", 0.0)),
+        )
+    return readers
+
+
+def _age_bounds(check: _Checker, table: dict[str, Any]) -> tuple[int, ...]:
+    bounds = table.get("age_bounds", list(DEFAULT_AGE_BOUNDS))
+    ok = isinstance(bounds, list) and all(isinstance(b, int) for b in bounds)
+    if not ok or bounds != sorted(set(bounds)):
+        check.add(("categories", "age_bounds"), "must be a list of increasing whole ages")
+        return DEFAULT_AGE_BOUNDS
+    return tuple(bounds)
+
+
+def _race(
+    check: _Checker,
+    item: dict[str, Any],
+    path: tuple[Any, ...],
+    readers: dict[str, ReaderConfig],
+    day: date,
+    tz: ZoneInfo,
+) -> Race:
+    rid = check.text(item, path, "id")
+    distance = float(check.number(item, path, "distance_m"))
+    chips = item.get("chips", ["front"])
+    if chips not in (["front"], ["front", "back"]):
+        check.add((*path, "chips"), 'must be ["front"] or ["front", "back"]')
+        chips = ["front"]
+    ranking = item.get("ranking", "chip")
+    if ranking not in ("chip", "gun"):
+        check.add((*path, "ranking"), f'{ranking!r} must be "chip" or "gun"')
+        ranking = "chip"
+    cutoff = None
+    if "cutoff" in item:
+        try:
+            cutoff = parse_duration(str(item["cutoff"]))
+        except ValueError as exc:
+            check.add((*path, "cutoff"), str(exc))
+    waves = []
+    for j, wave in enumerate(item.get("waves", [])):
+        wpath = (*path, "waves", j)
+        wid = check.text(wave, wpath, "id")
+        try:
+            start = parse_time_of_day(str(wave.get("start", "")))
+        except ValueError as exc:
+            check.add((*wpath, "start"), str(exc))
+            start = time(0)
+        waves.append(Wave(wid, start, local_ms(day, start, tz)))
+    if not waves:
+        check.add((*path, "waves"), "at least one [[races.waves]] table is required")
+    _unique(check, [(w.id, (*path, "waves", j, "id")) for j, w in enumerate(waves)], "wave id")
+    points = [
+        _point(check, p, (*path, "points", j), readers)
+        for j, p in enumerate(item.get("points", []))
+    ]
+    if not points:
+        check.add((*path, "points"), "at least one [[races.points]] (the finish) is required")
+    _unique(check, [(p.id, (*path, "points", j, "id")) for j, p in enumerate(points)], "point id")
+    for j in range(1, len(points)):
+        if points[j].distance_m <= points[j - 1].distance_m:
+            check.add(
+                (*path, "points", j, "distance_m"),
+                f"{points[j].distance_m:g} m is not after the previous point "
+                f"{points[j - 1].id!r} at {points[j - 1].distance_m:g} m",
+            )
+    if points and points[-1].distance_m != distance:
+        check.add(
+            (*path, "points", len(points) - 1, "distance_m"),
+            f"the finish is at {points[-1].distance_m:g} m but the race is {distance:g} m",
+        )
+    name = str(item.get("name", rid))
+    return Race(rid, name, distance, tuple(chips), ranking, cutoff, tuple(waves), tuple(points))
+
+
+def _point(
+    check: _Checker, item: dict[str, Any], path: tuple[Any, ...], readers: dict[str, ReaderConfig]
+) -> Point:
+    reader = check.text(item, path, "reader")
+    if reader and reader not in readers:
+        check.add(
+            (*path, "reader"),
+            f"unknown reader {reader!r} (readers: {', '.join(sorted(readers)) or 'none'})",
+        )
+    antennas = check.antennas(item, path, "antennas")
+    upstream = check.antennas(item, path, "upstream")
+    downstream = check.antennas(item, path, "downstream")
+    oncoming = check.antennas(item, path, "oncoming")
+    if bool(upstream) != bool(downstream):
+        check.add(path, "a gate needs both upstream = [..] and downstream = [..]")
+    if bool(antennas) == bool(upstream):
+        check.add(path, "give either antennas = [..] or upstream + downstream, not both or none")
+    used = [*antennas, *upstream, *downstream, *oncoming]
+    if len(used) != len(set(used)):
+        check.add(path, "an antenna is on two lines of the point")
+    return Point(
+        check.text(item, path, "id"),
+        float(check.number(item, path, "distance_m")),
+        reader,
+        antennas,
+        upstream,
+        downstream,
+        oncoming,
+    )
+
+
+def _unique(check: _Checker, items: list[tuple[str, tuple[Any, ...]]], what: str) -> None:
+    seen: set[str] = set()
+    for value, path in items:
+        if value in seen:
+            check.add(path, f"duplicate {what} {value!r}")
+        seen.add(value)

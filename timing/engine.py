@@ -1,0 +1,211 @@
+"""The engine: raw reads and director actions in, ranked results out.
+
+One engine serves live timing and replay. Reads go into per-(chip, line) buckets;
+`results()` recomputes only what the reads since the last call touched: the
+crossings of those buckets, the passings and results of their runners, the places
+of their races. Fed one read at a time or all at once, it ends in the same state,
+because every derived value is a function of the buckets' sorted contents.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from dataclasses import dataclass, field, replace
+
+from timing.config import Race
+from timing.crossings import BucketRead, Crossing, LineKey, cluster
+from timing.folder import EventFolder
+from timing.participants import Participant
+from timing.passings import bind, race_lines
+from timing.results import Result, rank, runner_result
+
+# A journalled read as the engine takes it: (id, reader, chip, antenna, time ms, rssi).
+ReadRow = tuple[int, str, str, int, int, float | None]
+
+
+@dataclass(slots=True)
+class UnknownChip:
+    chip: str
+    reads: int = 0
+    first_ms: int = 0
+    last_ms: int = 0
+    readers: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class RaceResults:
+    race: Race
+    results: list[Result]
+
+
+@dataclass(frozen=True, slots=True)
+class EventResults:
+    races: list[RaceResults]
+    unknown_chips: list[UnknownChip]
+    reads: int
+    crossings: int
+
+
+class Engine:
+    def __init__(self, folder: EventFolder, passing_span_ms: int = 30_000) -> None:
+        self.folder = folder
+        self.event = folder.event
+        self.window_ms = self.event.dedupe_window_ms
+        self.span_ms = max(passing_span_ms, self.window_ms)
+        self.offsets = {r.id: r.clock_offset_ms for r in self.event.readers.values()}
+        self.people = {p.bib: p for p in folder.participants}
+        self.races = {r.id: r for r in self.event.races}
+        self.lines_by_race = {r.id: race_lines(r) for r in self.event.races}
+        self.line_of = self._line_map()
+        self.owner: dict[str, str] = {}  # chip -> bib
+        for person in folder.participants:
+            for chip in person.chips:
+                self.owner[chip] = person.bib
+        self.buckets: dict[tuple[str, LineKey], list[BucketRead]] = {}
+        self.chip_lines: dict[str, set[LineKey]] = {}
+        self.crossings: dict[tuple[str, LineKey], list[Crossing]] = {}
+        self.unknown: dict[str, UnknownChip] = {}
+        self.read_count = 0
+        # Director actions (kept as given; the store journals them with who/when/why).
+        self.gun_override: dict[tuple[str, str], int] = {}
+        self.status_override: dict[str, str] = {}
+        self.manual: dict[str, list[tuple[int, int]]] = {}
+        self._dirty_keys: set[tuple[str, LineKey]] = set()
+        self._dirty_bibs: set[str] = set(self.people)
+        self._dirty_races: set[str] = set(self.races)
+        self._results: dict[str, Result] = {}
+        self._ranked: dict[str, list[Result]] = {}
+
+    def _line_map(self) -> dict[tuple[str, int], LineKey]:
+        """Each (reader, antenna) to the line it belongs to; lines include oncoming panels."""
+        line_of: dict[tuple[str, int], LineKey] = {}
+        for race in self.event.races:
+            for point in race.points:
+                groups = [*point.lines().values()]
+                if point.oncoming:
+                    groups.append(point.oncoming)
+                for antennas in groups:
+                    for antenna in antennas:
+                        line_of[(point.reader, antenna)] = (point.reader, antennas)
+        return line_of
+
+    # ---- input -------------------------------------------------------------------
+
+    def add_reads(self, rows: list[ReadRow]) -> None:
+        """Journalled reads, in any order and any batch size."""
+        buckets, line_of, offsets = self.buckets, self.line_of, self.offsets
+        dirty = self._dirty_keys
+        for rid, reader, chip, antenna, time_ms, rssi in rows:
+            line = line_of.get((reader, antenna))
+            if line is None:
+                line = (reader, (antenna,))  # an antenna no point uses: kept, never timed
+            key = (chip, line)
+            t = time_ms + offsets.get(reader, 0)
+            bucket = buckets.get(key)
+            if bucket is None:
+                buckets[key] = [(t, rid, rssi)]
+                self.chip_lines.setdefault(chip, set()).add(line)
+            elif bucket[-1][0] < t or (bucket[-1][0] == t and bucket[-1][1] < rid):
+                bucket.append((t, rid, rssi))
+            else:
+                insort(bucket, (t, rid, rssi), key=lambda r: (r[0], r[1]))
+            dirty.add(key)
+            if chip not in self.owner:
+                self._note_unknown(chip, reader, t)
+        self.read_count += len(rows)
+
+    def _note_unknown(self, chip: str, reader: str, t: int) -> None:
+        seen = self.unknown.get(chip)
+        if seen is None:
+            seen = self.unknown[chip] = UnknownChip(chip, first_ms=t, last_ms=t)
+        seen.reads += 1
+        seen.first_ms = min(seen.first_ms, t)
+        seen.last_ms = max(seen.last_ms, t)
+        seen.readers.add(reader)
+
+    def set_gun(self, race_id: str, wave_id: str, gun_ms: int) -> None:
+        self.gun_override[(race_id, wave_id)] = gun_ms
+        self._dirty_bibs.update(
+            p.bib for p in self.people.values() if p.race == race_id and p.wave == wave_id
+        )
+
+    def set_status(self, bib: str, status: str | None) -> None:
+        """A director's DNS, DNF or DQ; None returns the runner to the computed status."""
+        if status is None:
+            self.status_override.pop(bib, None)
+        else:
+            self.status_override[bib] = status
+        self._dirty_bibs.add(bib)
+
+    def add_manual_passing(self, bib: str, point_id: str, time_ms: int) -> None:
+        race = self.races[self.people[bib].race]
+        index = next(i for i, p in enumerate(race.points) if p.id == point_id)
+        self.manual.setdefault(bib, []).append((index, time_ms))
+        self._dirty_bibs.add(bib)
+
+    def assign_chip(self, chip: str, bib: str, side: str = "front") -> None:
+        """Give an unknown chip to a bib (a swapped or spare chip); its reads now count."""
+        person = self.people[bib]
+        old = person.chip_front if side == "front" else person.chip_back
+        column = "chip_front" if side == "front" else "chip_back"
+        self.people[bib] = replace(person, **{column: chip})
+        if old:
+            self.owner.pop(old, None)
+        self.owner[chip] = bib
+        self.unknown.pop(chip, None)
+        self._dirty_bibs.add(bib)
+
+    # ---- output ------------------------------------------------------------------
+
+    def gun_ms(self, person: Participant) -> int:
+        race = self.races[person.race]
+        wave = race.wave(person.wave)
+        assert wave is not None  # checked when the folder was loaded
+        return self.gun_override.get((race.id, wave.id), wave.gun_ms)
+
+    def chip_crossings(self, chip: str) -> list[Crossing]:
+        found: list[Crossing] = []
+        for line in sorted(self.chip_lines.get(chip, ())):
+            found.extend(self.crossings.get((chip, line), ()))
+        return found
+
+    def results(self) -> EventResults:
+        """Bring everything the inputs since the last call touched up to date."""
+        for key in self._dirty_keys:
+            chip, line = key
+            self.crossings[key] = cluster(chip, line, self.buckets[key], self.window_ms)
+            bib = self.owner.get(chip)
+            if bib is not None:
+                self._dirty_bibs.add(bib)
+        self._dirty_keys.clear()
+        for bib in self._dirty_bibs:
+            person = self.people[bib]
+            self._results[bib] = self._runner(person)
+            self._dirty_races.add(person.race)
+        self._dirty_bibs.clear()
+        for race_id in self._dirty_races:
+            mine = [r for r in self._results.values() if r.participant.race == race_id]
+            self._ranked[race_id] = rank(mine, self.races[race_id].ranking)
+        self._dirty_races.clear()
+        return EventResults(
+            [RaceResults(race, self._ranked.get(race.id, [])) for race in self.event.races],
+            sorted(self.unknown.values(), key=lambda u: u.chip),
+            self.read_count,
+            sum(len(c) for c in self.crossings.values()),
+        )
+
+    def _runner(self, person: Participant) -> Result:
+        race = self.races[person.race]
+        crossings: list[Crossing] = []
+        for chip in person.chips:
+            crossings.extend(self.chip_crossings(chip))
+        gun = self.gun_ms(person)
+        passings = bind(
+            race,
+            gun,
+            crossings,
+            self.lines_by_race[race.id],
+            self.manual.get(person.bib, []),
+            self.span_ms,
+        )
+        return runner_result(person, race, gun, passings, self.status_override.get(person.bib))

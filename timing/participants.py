@@ -1,0 +1,193 @@
+"""`participants.csv`: who runs, in which race and wave, wearing which chips.
+
+Header names, any column order, UTF-8 with or without BOM; columns RetroTime does
+not know are kept in `extra`. Every bad row is reported with its line number.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from timing.config import Event
+from timing.errors import Problem
+
+REQUIRED = ("bib", "first_name", "last_name", "sex", "race", "wave", "chip_front")
+KNOWN = (*REQUIRED, "birth_date", "age", "chip_back", "club", "nation")
+SEXES = ("F", "M", "X")
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    bib: str
+    first_name: str
+    last_name: str
+    sex: str
+    age: int | None
+    race: str
+    wave: str
+    chip_front: str
+    chip_back: str | None
+    club: str = ""
+    nation: str = ""
+    birth_date: date | None = None
+    category: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def chips(self) -> tuple[str, ...]:
+        return (self.chip_front,) if not self.chip_back else (self.chip_front, self.chip_back)
+
+
+def category_for(sex: str, age: int | None, bounds: tuple[int, ...]) -> str:
+    """Sex plus age band on race day: U20, 20-34, 35-39 ... 80+ with the default bounds."""
+    if age is None:
+        return sex
+    if not bounds or age < bounds[0]:
+        return f"{sex}U{bounds[0]}" if bounds else sex
+    for low, high in itertools.pairwise(bounds):
+        if low <= age < high:
+            return f"{sex}{low}-{high - 1}"
+    return f"{sex}{bounds[-1]}+"
+
+
+def age_on(birth: date, day: date) -> int:
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def load_participants(path: Path, event: Event) -> tuple[list[Participant], list[Problem]]:
+    file = path.name
+    problems: list[Problem] = []
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        return [], [Problem(file, None, "-", "file not found")]
+    with handle:
+        rows = csv.DictReader(handle)
+        header = [h.strip() for h in rows.fieldnames or []]
+        rows.fieldnames = header
+        missing = [c for c in REQUIRED if c not in header]
+        if "birth_date" not in header and "age" not in header:
+            missing.append("birth_date or age")
+        if missing:
+            return [], [Problem(file, 1, "header", f"missing column(s): {', '.join(missing)}")]
+        people: list[Participant] = []
+        lines: list[int] = []
+        for row in rows:
+            person = _row(file, rows.line_num, row, event, problems)
+            if person is not None:
+                people.append(person)
+                lines.append(rows.line_num)
+    _check_unique(file, people, lines, problems)
+    return people, problems
+
+
+def _row(
+    file: str, line: int, row: dict[str, str | None], event: Event, problems: list[Problem]
+) -> Participant | None:
+    value = {k: (v or "").strip() for k, v in row.items() if k is not None}
+    before = len(problems)
+
+    def bad(column: str, message: str) -> None:
+        problems.append(Problem(file, line, column, message))
+
+    if None in row:
+        bad("-", "more fields than the header has columns")
+    if not value["bib"]:
+        bad("bib", "is empty")
+    sex = value["sex"].upper()
+    if sex not in SEXES:
+        bad("sex", f"{value['sex']!r} must be F, M or X")
+    birth, age = _age(value, event.date, bad)
+    race = event.race(value["race"])
+    if race is None:
+        bad("race", f"unknown race {value['race']!r}")
+    elif race.wave(value["wave"]) is None:
+        bad("wave", f"unknown wave {value['wave']!r} of race {race.id!r}")
+    if not value["chip_front"]:
+        bad("chip_front", "is empty")
+    back = value.get("chip_back") or None
+    if back and race is not None and race.chips == ("front",):
+        bad("chip_back", f"race {race.id!r} is a one-chip race")
+    if len(problems) > before:
+        return None
+    extra = {k: v for k, v in value.items() if k not in KNOWN}
+    return Participant(
+        value["bib"],
+        value["first_name"],
+        value["last_name"],
+        sex,
+        age,
+        value["race"],
+        value["wave"],
+        value["chip_front"],
+        back,
+        value.get("club", ""),
+        value.get("nation", ""),
+        birth,
+        category_for(sex, age, event.age_bounds),
+        extra,
+    )
+
+
+def _age(value: dict[str, str], day: date, bad) -> tuple[date | None, int | None]:
+    if value.get("birth_date"):
+        try:
+            birth = date.fromisoformat(value["birth_date"])
+        except ValueError:
+            bad("birth_date", f"{value['birth_date']!r} is not an ISO date like 1980-05-17")
+            return None, None
+        return birth, age_on(birth, day)
+    if value.get("age"):
+        if not value["age"].isdigit() or not 3 <= int(value["age"]) <= 120:
+            bad("age", f"{value['age']!r} is not an age in years")
+            return None, None
+        return None, int(value["age"])
+    bad("birth_date", "give birth_date or age")
+    return None, None
+
+
+def _check_unique(
+    file: str, people: list[Participant], lines: list[int], problems: list[Problem]
+) -> None:
+    bibs: dict[str, int] = {}
+    chips: dict[str, tuple[str, int]] = {}
+    for person, line in zip(people, lines, strict=True):
+        if person.bib in bibs:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    "bib",
+                    f"duplicate bib {person.bib!r} (first on line {bibs[person.bib]})",
+                )
+            )
+        bibs.setdefault(person.bib, line)
+        if person.chip_back and person.chip_back == person.chip_front:
+            problems.append(
+                Problem(
+                    file, line, "chip_back", f"bib {person.bib}: front and back chip are the same"
+                )
+            )
+        for column, chip in (("chip_front", person.chip_front), ("chip_back", person.chip_back)):
+            if not chip:
+                continue
+            owner = chips.get(chip)
+            if owner is not None and owner[0] != person.bib:
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        column,
+                        f"chip {chip!r} is shared by bib "
+                        f"{owner[0]} (line {owner[1]}) and bib {person.bib}",
+                    )
+                )
+            chips.setdefault(chip, (person.bib, line))

@@ -1,0 +1,75 @@
+"""The results JSON (a public contract) and the summary a replay ends with."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from timing.engine import EventResults
+from timing.results import Result
+from timing.times import format_duration, iso_local
+
+
+def results_json(
+    event_name: str,
+    results: EventResults,
+    quarantined: int,
+    tz: Any,
+    generated_at: datetime | None = None,
+) -> dict[str, Any]:
+    when = generated_at or datetime.now(UTC)
+    return {
+        "event": event_name,
+        "generated_at": when.isoformat(timespec="seconds"),
+        "races": [
+            {
+                "id": rr.race.id,
+                "name": rr.race.name,
+                "distance_m": rr.race.distance_m,
+                "results": [result_json(r) for r in rr.results],
+            }
+            for rr in results.races
+        ],
+        "unknown_chips": [
+            {
+                "chip": u.chip,
+                "reads": u.reads,
+                "first_seen": iso_local(u.first_ms, tz),
+                "last_seen": iso_local(u.last_ms, tz),
+                "readers": sorted(u.readers),
+            }
+            for u in results.unknown_chips
+        ],
+        "quarantined_lines": quarantined,
+    }
+
+
+def result_json(r: Result) -> dict[str, Any]:
+    p = r.participant
+    return {
+        "bib": p.bib,
+        "name": p.name,
+        "sex": p.sex,
+        "category": p.category,
+        "club": p.club,
+        "nation": p.nation,
+        "status": r.status,
+        "gun_time": format_duration(r.gun_time_ms),
+        "chip_time": format_duration(r.chip_time_ms),
+        "place": r.place,
+        "place_sex": r.place_sex,
+        "place_category": r.place_category,
+        "splits": [
+            {
+                "point": s.point,
+                "distance_m": s.distance_m,
+                "chip_time": format_duration(s.chip_time_ms),
+                "segment_time": format_duration(s.segment_time_ms),
+                "pace_min_per_km": s.pace_min_per_km,
+            }
+            | ({"manual": True} if s.manual else {})
+            for s in r.splits
+        ],
+        "flags": r.flags,
+        "records": r.records,
+    }

@@ -1,0 +1,143 @@
+"""Results: times, splits, status and places from a runner's passings.
+
+Gun time runs from the wave's gun, chip time from the runner's start-mat crossing
+(the gun where there is none). Places go to finishers only, by the race's ranking
+rule, compared at the written resolution (tenths, rounded down): runners with the
+same written time share a place, and the next place skips (1, 2, 2, 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from timing.config import Race
+from timing.participants import Participant
+from timing.passings import Passing
+from timing.times import pace_min_per_km
+
+STATUSES = ("FIN", "DNF", "DNS", "DQ")
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    point: str
+    distance_m: float
+    time_ms: int  # the instant of the passing
+    chip_time_ms: int
+    segment_time_ms: int
+    pace_min_per_km: float | None
+    manual: bool = False
+
+
+@dataclass(slots=True)
+class Result:
+    participant: Participant
+    status: str
+    gun_ms: int
+    start_ms: int | None  # the start-mat passing, if any
+    finish_ms: int | None
+    gun_time_ms: int | None
+    chip_time_ms: int | None
+    splits: list[Split]
+    passings: list[Passing]
+    place: int | None = None
+    place_sex: int | None = None
+    place_category: int | None = None
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def bib(self) -> str:
+        return self.participant.bib
+
+    def rank_time(self, ranking: str) -> int | None:
+        return self.gun_time_ms if ranking == "gun" else self.chip_time_ms
+
+
+def runner_result(
+    person: Participant,
+    race: Race,
+    gun_ms: int,
+    passings: list[Passing],
+    override: str | None = None,
+) -> Result:
+    """One runner's result; `override` is a director's DNS, DNF or DQ."""
+    start = race.start_point
+    start_passing = (
+        passings[0] if start is not None and passings and passings[0].index == 0 else None
+    )
+    start_ms = start_passing.time_ms if start_passing else None
+    zero = start_ms if start_ms is not None else gun_ms
+    finish = passings[-1] if passings and passings[-1].index == len(race.points) - 1 else None
+    if start is not None and len(race.points) == 1:
+        finish = None  # a race of one point at 0 m has no finish line to cross
+    splits = _splits(race, passings, zero, skip_start=start_passing is not None)
+    finish_ms = finish.time_ms if finish else None
+    gun_time = finish_ms - gun_ms if finish_ms is not None else None
+    chip_time = finish_ms - zero if finish_ms is not None else None
+    if override:
+        status = override
+    elif finish_ms is not None and (race.cutoff_ms is None or gun_time <= race.cutoff_ms):
+        status = "FIN"
+    else:
+        status = "DNF" if passings else "DNS"
+    return Result(
+        person, status, gun_ms, start_ms, finish_ms, gun_time, chip_time, splits, passings
+    )
+
+
+def _splits(race: Race, passings: list[Passing], zero: int, skip_start: bool) -> list[Split]:
+    splits = []
+    previous_ms, previous_m = zero, 0.0
+    for passing in passings[1:] if skip_start else passings:
+        point = race.points[passing.index]
+        segment = passing.time_ms - previous_ms
+        splits.append(
+            Split(
+                point.id,
+                point.distance_m,
+                passing.time_ms,
+                passing.time_ms - zero,
+                segment,
+                pace_min_per_km(segment, point.distance_m - previous_m),
+                passing.manual,
+            )
+        )
+        previous_ms, previous_m = passing.time_ms, point.distance_m
+    return splits
+
+
+def rank(results: list[Result], ranking: str) -> list[Result]:
+    """Set places overall, by sex and by category; return the results in display order."""
+    finishers = [r for r in results if r.status == "FIN"]
+    finishers.sort(key=lambda r: (r.rank_time(ranking) // 100, r.bib))
+    _place(finishers, ranking, "place", lambda r: "")
+    _place(finishers, ranking, "place_sex", lambda r: r.participant.sex)
+    _place(finishers, ranking, "place_category", lambda r: r.participant.category)
+    others = [r for r in results if r.status != "FIN"]
+    for r in others:
+        r.place = r.place_sex = r.place_category = None
+    order = {"DNF": 0, "DQ": 1, "DNS": 2}
+    # Non-finishers: furthest along first, then who got there first.
+    others.sort(
+        key=lambda r: (
+            order[r.status],
+            -len(r.passings),
+            r.passings[-1].time_ms if r.passings else 0,
+            r.bib,
+        )
+    )
+    return finishers + others
+
+
+def _place(finishers: list[Result], ranking: str, attr: str, group) -> None:
+    seen: dict[str, tuple[int, int, int]] = {}  # group -> (count, last tenths, last place)
+    for result in finishers:
+        key = group(result)
+        tenths = result.rank_time(ranking) // 100
+        count, last_tenths, last_place = seen.get(key, (0, -1, 0))
+        count += 1
+        place = last_place if tenths == last_tenths else count
+        seen[key] = (count, tenths, place)
+        setattr(result, attr, place)

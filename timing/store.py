@@ -1,0 +1,233 @@
+"""Persistence: the append-only journal of raw reads, quarantined lines and director
+actions, through SQLModel on an SQLite file (WAL) or PostgreSQL by URL.
+
+Only inputs are stored; results are rebuilt from them (DESIGN.md, the invariant).
+Raw reads arrive in bulk, so they are written with the driver's executemany in one
+transaction (the ORM's add_all runs ~15k rows/s, executemany ~1M); the ORM serves the
+small tables. One writer at a time: ids of raw reads are allocated under a write lock.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, UniqueConstraint, event, func, text
+from sqlalchemy.engine import Engine as SAEngine
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+from timing.engine import ReadRow
+
+
+class RawRead(SQLModel, table=True):
+    __tablename__ = "raw_reads"
+    __table_args__ = (UniqueConstraint("reader_id", "source", "seq", name="raw_reads_origin"),)
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    reader_id: str
+    source: str  # "log:<file name>" for a replayed log, "agent" for the live uplink
+    seq: int = Field(sa_type=BigInteger)  # line number in the log, or the agent's sequence
+    antenna: int
+    chip: str
+    time_ms: int = Field(sa_type=BigInteger)  # the reader's clock, uncorrected
+    rssi: float | None = None
+    reader_seq: int | None = Field(default=None, sa_type=BigInteger)
+    received_ms: int = Field(sa_type=BigInteger)
+    raw_line: str
+
+
+class QuarantinedLine(SQLModel, table=True):
+    __tablename__ = "quarantined_lines"
+    __table_args__ = (UniqueConstraint("reader_id", "source", "seq", name="quarantine_origin"),)
+    id: int | None = Field(default=None, primary_key=True)
+    reader_id: str
+    source: str
+    seq: int = Field(sa_type=BigInteger)
+    raw_line: str
+    reason: str
+    received_ms: int = Field(sa_type=BigInteger)
+
+
+class DirectorAction(SQLModel, table=True):
+    """Every decision a director makes, with who, when and why: the audit log."""
+
+    __tablename__ = "director_actions"
+    id: int | None = Field(default=None, primary_key=True)
+    at_ms: int = Field(sa_type=BigInteger)
+    who: str
+    kind: str  # gun, status, manual_passing, assign_chip, flag
+    target: str  # a bib, a race/wave, a chip
+    payload: str  # JSON
+    reason: str = ""
+
+
+# A read to journal: (reader, source, seq, antenna, chip, time ms, rssi, reader_seq,
+# received ms, raw line).
+JournalRow = tuple[str, str, int, int, str, int, float | None, int | None, int, str]
+_READ_COLUMNS = (
+    "id",
+    "reader_id",
+    "source",
+    "seq",
+    "antenna",
+    "chip",
+    "time_ms",
+    "rssi",
+    "reader_seq",
+    "received_ms",
+    "raw_line",
+)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: SAEngine = create_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        SQLModel.metadata.create_all(self.engine)
+        marks = ", ".join(
+            ["?" if self.engine.dialect.paramstyle == "qmark" else "%s"] * len(_READ_COLUMNS)
+        )
+        self._insert_reads = (
+            f"INSERT INTO raw_reads ({', '.join(_READ_COLUMNS)}) "
+            f"VALUES ({marks}) ON CONFLICT DO NOTHING"
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- raw reads -----------------------------------------------------------------
+
+    def append_reads(self, rows: list[JournalRow]) -> tuple[list[ReadRow], bool]:
+        """Journal reads; return them as the engine takes them, with their new ids.
+
+        The second value is False when some rows were already stored (the same reader,
+        source and sequence): the caller then rebuilds from the journal rather than
+        trust the returned ids.
+        """
+        if not rows:
+            return [], True
+        with self.engine.begin() as conn:
+            if self.is_sqlite:
+                conn.exec_driver_sql("SELECT 1")  # opens the transaction; the insert locks
+            else:
+                conn.exec_driver_sql("LOCK TABLE raw_reads IN SHARE ROW EXCLUSIVE MODE")
+            first = (conn.execute(select(func.max(RawRead.id))).scalar() or 0) + 1
+            params = [(first + i, *row) for i, row in enumerate(rows)]
+            result = conn.exec_driver_sql(self._insert_reads, params)
+            clean = result.rowcount == len(rows)
+        engine_rows = [(p[0], p[1], p[5], p[4], p[6], p[7]) for p in params]
+        return engine_rows, clean
+
+    def iter_reads(self, batch: int = 50_000) -> Iterator[list[ReadRow]]:
+        """Every journalled read, in id order, as the engine takes them."""
+        last = 0
+        with self.engine.connect() as conn:
+            while True:
+                rows = conn.execute(
+                    text(
+                        "SELECT id, reader_id, chip, antenna, time_ms, rssi FROM raw_reads "
+                        "WHERE id > :last ORDER BY id LIMIT :n"
+                    ),
+                    {"last": last, "n": batch},
+                ).all()
+                if not rows:
+                    return
+                yield [tuple(r) for r in rows]  # type: ignore[misc]
+                last = rows[-1][0]
+
+    def stored_upto(self) -> dict[tuple[str, str], int]:
+        """The highest sequence stored per (reader, source), reads and quarantine alike."""
+        marks: dict[tuple[str, str], int] = {}
+        with Session(self.engine) as session:
+            for model in (RawRead, QuarantinedLine):
+                query = select(model.reader_id, model.source, func.max(model.seq)).group_by(
+                    model.reader_id, model.source
+                )
+                for reader, source, seq in session.exec(query):
+                    key = (reader, source)
+                    marks[key] = max(marks.get(key, 0), seq)
+        return marks
+
+    def count_reads(self) -> int:
+        with Session(self.engine) as session:
+            return session.exec(select(func.count()).select_from(RawRead)).one()
+
+    def reads_of_chips(self, chips: Iterable[str]) -> list[RawRead]:
+        with Session(self.engine) as session:
+            query = select(RawRead).where(RawRead.chip.in_(list(chips))).order_by(RawRead.id)
+            return list(session.exec(query))
+
+    # ---- quarantine ----------------------------------------------------------------
+
+    def quarantine(self, rows: list[tuple[str, str, int, str, str, int]]) -> None:
+        """Lines that did not parse: (reader, source, seq, raw line, reason, received ms)."""
+        if not rows:
+            return
+        with Session(self.engine) as session:
+            for reader, source, seq, raw, reason, received in rows:
+                exists = session.exec(
+                    select(QuarantinedLine.id).where(
+                        QuarantinedLine.reader_id == reader,
+                        QuarantinedLine.source == source,
+                        QuarantinedLine.seq == seq,
+                    )
+                ).first()
+                if exists is None:
+                    session.add(
+                        QuarantinedLine(
+                            reader_id=reader,
+                            source=source,
+                            seq=seq,
+                            raw_line=raw,
+                            reason=reason,
+                            received_ms=received,
+                        )
+                    )
+            session.commit()
+
+    def quarantined(self) -> list[QuarantinedLine]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(QuarantinedLine).order_by(QuarantinedLine.id)))
+
+    def count_quarantined(self) -> int:
+        with Session(self.engine) as session:
+            return session.exec(select(func.count()).select_from(QuarantinedLine)).one()
+
+    # ---- director actions ----------------------------------------------------------
+
+    def record_action(
+        self, who: str, kind: str, target: str, payload: dict[str, Any], reason: str = ""
+    ) -> DirectorAction:
+        action = DirectorAction(
+            at_ms=now_ms(),
+            who=who,
+            kind=kind,
+            target=target,
+            payload=json.dumps(payload, sort_keys=True),
+            reason=reason,
+        )
+        with Session(self.engine) as session:
+            session.add(action)
+            session.commit()
+            session.refresh(action)
+        return action
+
+    def actions(self) -> list[DirectorAction]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(DirectorAction).order_by(DirectorAction.id)))
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

@@ -1,0 +1,169 @@
+"""The `retrotime` command: the composition root of the project.
+
+Only this module reads the environment; everything below takes its settings as
+arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from readers.formats import format_names
+from timing.errors import FolderError
+from timing.folder import EventFolder, load_folder
+from timing.report import results_json
+from timing.store import Store
+from web.replay import replay
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _folder(path: Path) -> EventFolder:
+    try:
+        return load_folder(path, set(format_names()))
+    except FolderError as exc:
+        err.print(f"[bold red]{len(exc.problems)} problem(s) in {path}:[/]")
+        for problem in exc.problems:
+            err.print(f"  {problem}", markup=False, highlight=False)
+        sys.exit(2)
+
+
+def _database_url(folder: EventFolder, url: str | None) -> str:
+    return url or os.environ.get("RETROTIME_DATABASE_URL") or folder.default_database_url
+
+
+database_option = click.option(
+    "--database-url",
+    default=None,
+    help="SQLAlchemy URL of the journal (default: retrotime.db in the event folder; "
+    "env RETROTIME_DATABASE_URL).",
+)
+
+
+@click.group()
+@click.version_option(package_name="retrotime")
+def main() -> None:
+    """RetroTime: timing for backwards running races."""
+
+
+@main.command()
+@click.argument("event_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def check(event_dir: Path) -> None:
+    """Check an event folder and print a summary, or every problem in it."""
+    folder = _folder(event_dir)
+    event = folder.event
+    console.print(f"[bold]{event.name}[/] {event.date} ({event.timezone.key})")
+    for reader in event.readers.values():
+        console.print(
+            f"  reader {reader.id}: {reader.format} on {reader.port or '-'}"
+            f" (clock offset {reader.clock_offset_s:+g} s)"
+        )
+    for race in event.races:
+        people = sum(1 for p in folder.participants if p.race == race.id)
+        console.print(
+            f"  race {race.id} '{race.name}': {race.distance_m:g} m, "
+            f"{len(race.waves)} wave(s), {len(race.points)} point(s), "
+            f"{people} participant(s), chips {'+'.join(race.chips)}, "
+            f"ranked by {race.ranking} time"
+        )
+    console.print(f"  {len(folder.participants)} participants, {len(folder.records)} records: OK")
+
+
+def _parse_log(value: str) -> tuple[str, Path]:
+    reader, sep, path = value.partition("=")
+    if not sep or not reader or not path:
+        raise click.BadParameter(f"{value!r}: give READER=PATH, e.g. FIN=finish.log")
+    return reader, Path(path)
+
+
+@main.command(name="replay")
+@click.argument("event_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--log",
+    "logs",
+    multiple=True,
+    metavar="READER=PATH",
+    help="A reader log in that reader's format (repeatable).",
+)
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the results JSON here.",
+)
+@click.option("--table", is_flag=True, help="Print the results as a table.")
+@database_option
+def replay_command(
+    event_dir: Path,
+    logs: tuple[str, ...],
+    json_out: Path | None,
+    table: bool,
+    database_url: str | None,
+) -> None:
+    """Score an event from reader logs (re-running adds nothing already stored)."""
+    folder = _folder(event_dir)
+    pairs = [_parse_log(v) for v in logs]
+    for reader, path in pairs:
+        if reader not in folder.event.readers:
+            raise click.BadParameter(f"unknown reader {reader!r}", param_hint="--log")
+        if not path.is_file():
+            raise click.BadParameter(f"{path} is not a file", param_hint="--log")
+    store = Store(_database_url(folder, database_url))
+    total = sum(path.stat().st_size for _, path in pairs)
+    with Progress(
+        *Progress.get_default_columns()[:-1],
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("replaying", total=total)
+        results, summary = replay(folder, store, pairs, lambda n: bar.advance(task, n))
+    quarantined = store.count_quarantined()
+    data = results_json(folder.event.name, results, quarantined, folder.event.timezone)
+    if json_out:
+        json_out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if table:
+        _print_tables(data)
+    finishers = sum(1 for r in data["races"] for x in r["results"] if x["status"] == "FIN")
+    console.print(
+        f"reads {results.reads:,} ({summary.new_reads:,} new, {summary.skipped_lines:,} lines "
+        f"already stored) · crossings {results.crossings:,} · finishers {finishers:,} · "
+        f"unknown chips {len(results.unknown_chips):,} · quarantined lines {quarantined:,}"
+    )
+    store.close()
+
+
+def _print_tables(data: dict) -> None:
+    for race in data["races"]:
+        table = Table(title=f"{race['name']} ({race['distance_m'] / 1000:g} km)")
+        for column in ("place", "bib", "name", "cat", "cat pl", "status", "chip", "gun", "flags"):
+            table.add_column(column, justify="right" if column in ("place", "cat pl") else "left")
+        for r in race["results"]:
+            table.add_row(
+                str(r["place"] or ""),
+                r["bib"],
+                r["name"],
+                r["category"],
+                str(r["place_category"] or ""),
+                r["status"],
+                r["chip_time"] or "",
+                r["gun_time"] or "",
+                " ".join(f["code"] for f in r["flags"]),
+            )
+        console.print(table)
+
+
+if __name__ == "__main__":
+    main()
