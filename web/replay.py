@@ -68,15 +68,14 @@ def ingest_log(
         summary.new_reads += len(rows)
         batch.clear()
 
+    done = 0
     with path.open("rb") as handle:
         for seq, raw in enumerate(handle, start=1):
-            if progress is not None:
-                progress(len(raw))
             if seq <= upto:
                 summary.skipped_lines += 1
                 continue
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if not line.strip():
+            if not line or line.isspace():
                 continue
             summary.lines += 1
             try:
@@ -114,7 +113,12 @@ def ingest_log(
             )
             if len(batch) >= BATCH:
                 flush()
+                if progress is not None:
+                    progress(handle.tell() - done)
+                    done = handle.tell()
     flush()
+    if progress is not None:
+        progress(path.stat().st_size - done)
     store.quarantine(bad)
     summary.quarantined_new += len(bad)
     return clean

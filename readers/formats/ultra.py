@@ -1,0 +1,247 @@
+"""`ultra`: RFID Timing Systems Ultra 4 / 8 / Jr / Joey, ASCII over TCP port 23 or serial.
+
+    Connected,1170518600                                           banner (not a read)
+    0,11055,1170518701,698,1,-71,0,2,1,0000000000000000,0,29319    chip read
+    V=25.0000                                                      heartbeat (volts)
+    S=10                                                           status: reading
+    16:5:3 2-2-2017 (1170518703)                                   reply to `r` (get time)
+
+| #  | field       | notes                                                        |
+|----|-------------|--------------------------------------------------------------|
+| 0  | record type | `0` is a chip read                                           |
+| 1  | chip        | decimal or hex by the reader's setting; kept verbatim        |
+| 2  | seconds     | since 1980-01-01 00:00:00 *local wall time* (ctx.tz)         |
+| 3  | millis      | 0-999, not zero-padded                                       |
+| 4  | port        | 1-4 on each internal reader                                  |
+| 5  | RSSI        | signed integer dBm                                           |
+| 6  | rewind      | 0 live, 1 sent in answer to a rewind                         |
+| 7  | reader      | 1 or 2: reader 2 of an Ultra 8 is antennas 5-8 (port + 4)    |
+| 8  | Ultra id    | 1-255 (emitted as 1)                                         |
+| 9  | reader time | 16 zeros in captures                                         |
+| 10 | start time  | `0` in captures                                              |
+| 11 | log id      | index in the reader's log -> `Read.reader_seq`               |
+
+Sources: PikaTimer `src/com/pikatimer/timing/reader/PikaRFIDDirectReader.java` (capture
+above, `R`, `r`, `t`, auto-rewind by log id) and grecaun/chronokeep-windows
+`ChronoKeep/Timing/Interfaces/RFIDUltraInterface.cs` (time reply, `?`, `S=`).
+Lines end LF; commands are sent bare, without a terminator, as PikaTimer does.
+A read in the repeated hour when DST ends is ambiguous (the reader sends local wall
+time): it is taken as the first of the two, like any zone-less local time here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from readers.formats import Session, register
+from readers.read import FormatContext, ParseError, Read, local_to_ms, ms_to_local
+
+_EPOCH_1980 = datetime(1980, 1, 1)  # naive: the reader counts local wall-clock seconds
+
+START = b"R"
+STOP = b"S"
+STATUS = b"?"
+GET_TIME = b"r"
+STOP_REWIND = b"9"
+
+# `H:M:S D-M-YYYY (<n>)`, not zero-padded (Chronokeep's `Time()` regex). No source says
+# what the bracketed number is, so it is accepted and ignored.
+_TIME_REPLY = re.compile(
+    r"^(\d{1,2}):(\d{1,2}):(\d{1,2}) (\d{1,2})-(\d{1,2})-(\d{4})(?: \(\d*\))?", re.ASCII
+)
+_INT = re.compile(r"-?[0-9]+")
+# Lines that are not reads: banner, heartbeat, status, settings replies (`U`/`u`, which
+# carry raw bytes), the extended status (starts 0x03).
+_NOT_READS = ("Connected", "V=", "S=", "U", "u", "\x03")
+
+
+class Ultra:
+    name = "ultra"
+    has_rssi = True
+    has_date = True
+    terminator = b"\n"
+
+    def parse(self, line: str, ctx: FormatContext) -> Read | None:
+        parsed = parse_read(line, ctx)
+        return None if parsed is None else parsed[0]
+
+    def emit(self, read: Read, ctx: FormatContext) -> str:
+        """The read as an Ultra sends it: live (rewind 0), Ultra id 1.
+
+        Antennas 5-8 become ports 1-4 of reader 2. An unknown RSSI or log id is sent
+        as 0 (the field is never empty on a real reader).
+        """
+        if not 1 <= read.antenna <= 8:
+            raise ValueError(f"antenna {read.antenna} is not 1-8")
+        box, port = divmod(read.antenna - 1, 4)
+        seconds, millis = _to_1980(read.time_ms, ctx)
+        rssi = 0 if read.rssi is None else round(read.rssi)
+        seq = 0 if read.reader_seq is None else read.reader_seq
+        return (
+            f"0,{read.chip},{seconds},{millis},{port + 1},{rssi},0,{box + 1},1,"
+            f"0000000000000000,0,{seq}"
+        )
+
+    def session(self, ctx: FormatContext) -> UltraSession:
+        return UltraSession(self, ctx)
+
+
+def parse_read(line: str, ctx: FormatContext) -> tuple[Read, bool] | None:
+    """The read on a line and whether it came from a rewind; None for a non-read line."""
+    text = line.strip("\r\n ")
+    if not text or text.startswith(_NOT_READS) or _TIME_REPLY.match(text):
+        return None
+    parts = text.split(",")
+    if len(parts) != 12:
+        raise ParseError(f"expected 12 comma-separated fields, got {len(parts)}")
+    kind, chip, secs, millis, port, rssi, rewind, box, _ultra, _rtime, _start, log_id = parts
+    if kind != "0":
+        raise ParseError(f"record type {kind!r} is not a chip read (0)")
+    chip = chip.strip()
+    if not chip:
+        raise ParseError("empty chip")
+    seconds = _int(secs, "seconds")
+    ms = _int(millis, "milliseconds")
+    if seconds < 0 or not 0 <= ms <= 999:
+        raise ParseError(f"time {secs}.{millis} is not seconds >= 0 and milliseconds 0-999")
+    ant = _int(port, "antenna")
+    if not 1 <= ant <= 4:
+        raise ParseError(f"antenna {ant} is not 1-4")
+    if box not in ("1", "2"):
+        raise ParseError(f"reader {box!r} is not 1 or 2")
+    if rewind not in ("0", "1"):
+        raise ParseError(f"rewind flag {rewind!r} is not 0 or 1")
+    strength = _int(rssi, "RSSI")
+    seq = _int(log_id, "log id")
+    if seq < 0:
+        raise ParseError(f"log id {seq} is negative")
+    wall = _EPOCH_1980 + timedelta(seconds=seconds, milliseconds=ms)
+    antenna = ant + 4 * (int(box) - 1)
+    read = Read(ctx.reader, chip, antenna, local_to_ms(wall, ctx.tz), float(strength), seq)
+    return read, rewind == "1"
+
+
+def _int(text: str, what: str) -> int:
+    if _INT.fullmatch(text) is None:  # int() would also take " 7", "1_0" and non-ASCII digits
+        raise ParseError(f"{what} {text!r} is not an integer")
+    return int(text)
+
+
+def _to_1980(time_ms: int, ctx: FormatContext) -> tuple[int, int]:
+    delta = ms_to_local(time_ms, ctx.tz) - _EPOCH_1980
+    seconds = delta.days * 86_400 + delta.seconds
+    if seconds < 0:
+        raise ValueError("an Ultra cannot send a time before 1980-01-01")
+    return seconds, delta.microseconds // 1000
+
+
+# --- commands (bytes to send) and replies -------------------------------------------------
+
+
+def get_time_command() -> bytes:
+    """Ask the reader's clock; the reply is parsed by `parse_time_reply`."""
+    return GET_TIME
+
+
+def set_time_command(time_ms: int, ctx: FormatContext) -> bytes:
+    """`t HH:MM:SS DD-MM-YYYY`: set the reader's clock to local wall time of `time_ms`.
+
+    The reader takes whole seconds, so the milliseconds are dropped: call this when
+    `time_ms` is on a second boundary and send at once.
+    """
+    wall = ms_to_local(time_ms, ctx.tz)
+    return f"t {wall:%H:%M:%S %d-%m-%Y}".encode("ascii")
+
+
+def rewind_by_log_id(first: int, last: int) -> bytes:
+    """Resend the reads with log ids `first` to `last`, flagged rewind 1.
+
+    Encoded as PikaTimer does: `6` NUL NUL `<first>` CR `<last>` CR (its comment says
+    RFIDServer sends this rather than the manual's ASCII `600`).
+    """
+    return b"6\x00\x00%d\r%d\r" % (first, last)
+
+
+def rewind_by_time(from_ms: int, to_ms: int, ctx: FormatContext) -> bytes:
+    """Resend the reads between two times: `8` NUL NUL `<from>` CR `<to>` CR (PikaTimer)."""
+    return b"8\x00\x00%d\r%d\r" % (_to_1980(from_ms, ctx)[0], _to_1980(to_ms, ctx)[0])
+
+
+def is_time_reply(line: str) -> bool:
+    return _TIME_REPLY.match(line.strip()) is not None
+
+
+def parse_time_reply(line: str, ctx: FormatContext) -> int:
+    """The reader clock (epoch ms, whole seconds) in a reply to `r`: `H:M:S D-M-YYYY (n)`."""
+    m = _TIME_REPLY.match(line.strip())
+    if m is None:
+        raise ParseError(f"{line.strip()!r} is not a time reply (H:M:S D-M-YYYY)")
+    hh, mi, ss, dd, mo, yyyy = (int(g) for g in m.groups())
+    try:
+        wall = datetime(yyyy, mo, dd, hh, mi, ss)
+    except ValueError as e:
+        raise ParseError(f"time reply {line.strip()!r}: {e}") from None
+    return local_to_ms(wall, ctx.tz)
+
+
+class UltraSession(Session):
+    """Start reading on connect, keep it reading, and pull back reads a link dropped.
+
+    Every live read carries the reader's log id; a jump means reads never arrived, so
+    the session asks for them again by log id. Like PikaTimer it asks from the last id
+    seen to the current one: whether the reader's bounds are inclusive is documented
+    nowhere, and the two reads already held come back as equal `Read` values.
+    `last_log_id` survives reconnects (a gap spanning an outage is recovered too) and
+    a source may seed it from its journal.
+    """
+
+    STATUS_EVERY_S = 30.0
+
+    def __init__(self, fmt: Ultra, ctx: FormatContext) -> None:
+        super().__init__(fmt, ctx)
+        self.last_log_id: int | None = None
+        self.reader_clock_ms: int | None = None  # from the last time reply
+        self.reading: bool | None = None  # from the last status reply
+        self._next_status_s: float | None = None
+
+    def connected(self) -> bytes:
+        # Readers take 5-12 s to start (PikaTimer waits that long): the first status
+        # query waits a full interval, or a reader still starting (`S=0`) is restarted.
+        self._next_status_s = None
+        return START
+
+    def feed(self, line: str) -> tuple[Read | None, bytes]:
+        text = line.strip()
+        if text.startswith("S="):
+            self.reading = text[2:3] == "1"
+            return None, b"" if self.reading else START  # someone stopped it: restart
+        if _TIME_REPLY.match(text):
+            self.reader_clock_ms = parse_time_reply(text, self.ctx)
+            return None, b""
+        parsed = parse_read(text, self.ctx)
+        if parsed is None:
+            return None, b""
+        read, rewound = parsed
+        seq = read.reader_seq
+        if rewound or seq is None:
+            return read, b""
+        ask = b""
+        last = self.last_log_id
+        if last is not None and seq > last + 1:
+            ask = rewind_by_log_id(last, seq)
+        # A lower id means the reader started a new log: follow it, nothing to fetch.
+        self.last_log_id = seq
+        return read, ask
+
+    def tick(self, now_s: float) -> bytes:
+        """Ask status `?` every `STATUS_EVERY_S`, the first one interval after connect."""
+        if self._next_status_s is None:
+            self._next_status_s = now_s + self.STATUS_EVERY_S
+        if now_s < self._next_status_s:
+            return b""
+        self._next_status_s = now_s + self.STATUS_EVERY_S
+        return STATUS
+
+
+register(Ultra())
