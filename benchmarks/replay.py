@@ -15,19 +15,16 @@ import cProfile
 import pstats
 import random
 import sqlite3
-import sys
 import tempfile
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from readers.formats import get_format  # noqa: E402
-from readers.read import FormatContext, Read  # noqa: E402
-from timing.folder import load_folder  # noqa: E402
-from timing.store import Store  # noqa: E402
-from web.replay import replay  # noqa: E402
+from readers.formats import get_format
+from readers.read import FormatContext, Read
+from timing.folder import load_folder
+from timing.store import Store
+from web.replay import replay
 
 POINTS = [0, 5000, 10000, 15000, 21097.5, 30000, 35000, 42195]
 TZ = "Europe/Berlin"
