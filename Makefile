@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench
+.PHONY: demo example test bench
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,3 +21,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/replay.py
+
+EXAMPLE := examples/riverside
+example: $(STAMP)
+	@mkdir -p out
+	$(BIN)/retrotime replay $(EXAMPLE) --database-url sqlite:///$(CURDIR)/out/example.db \
+	  $(foreach r,START K5 K10 K15 FIN,--log $(r)=$(EXAMPLE)/logs/$(r).log) \
+	  --table --json out/results.json
