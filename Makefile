@@ -17,7 +17,8 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/replay.py
+	$(BIN)/python -m benchmarks.replay
+	$(BIN)/python -m benchmarks.readers
 
 EXAMPLE := examples/riverside
 example: $(STAMP)

@@ -1,6 +1,6 @@
 """Replay throughput: a synthetic marathon scored by `retrotime replay`'s code path.
 
-    python benchmarks/replay.py [--runners 30000] [--reads 15]
+    python -m benchmarks.replay [--runners 30000] [--reads 15]
 
 30,000 runners x 8 points x 2 chips x ~15 reads is about 7 million retrotime-csv
 lines. The bare baseline, measured in the same run on the same files: each line split
@@ -32,22 +32,27 @@ TZ = "Europe/Berlin"
 
 def write_event(folder: Path, runners: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    toml = ['[event]\nname = "Benchmark Retro Marathon"\ndate = "2026-10-04"\n'
-            f'timezone = "{TZ}"\n']
+    toml = [f'[event]\nname = "Benchmark Retro Marathon"\ndate = "2026-10-04"\ntimezone = "{TZ}"\n']
     for i in range(len(POINTS)):
         toml.append(f'[[readers]]\nid = "R{i}"\nformat = "retrotime-csv"\nport = "/dev/null"\n')
-    toml.append('[[races]]\nid = "full"\nname = "Marathon"\ndistance_m = 42195\n'
-                'chips = ["front", "back"]\nranking = "chip"\n'
-                '[[races.waves]]\nid = "A"\nstart = "09:00:00"\n')
+    toml.append(
+        '[[races]]\nid = "full"\nname = "Marathon"\ndistance_m = 42195\n'
+        'chips = ["front", "back"]\nranking = "chip"\n'
+        '[[races.waves]]\nid = "A"\nstart = "09:00:00"\n'
+    )
     for i, d in enumerate(POINTS):
-        toml.append(f'[[races.points]]\nid = "P{i}"\ndistance_m = {d}\nreader = "R{i}"\n'
-                    'antennas = [1, 2, 3, 4]\n')
+        toml.append(
+            f'[[races.points]]\nid = "P{i}"\ndistance_m = {d}\nreader = "R{i}"\n'
+            "antennas = [1, 2, 3, 4]\n"
+        )
     (folder / "event.toml").write_text("\n".join(toml))
     with (folder / "participants.csv").open("w") as f:
         f.write("bib,first_name,last_name,sex,age,race,wave,chip_front,chip_back\n")
         for bib in range(1, runners + 1):
-            f.write(f"{bib},Run,Ner{bib},{'FM'[bib % 2]},{20 + bib % 50},full,A,"
-                    f"{bib:012d},{900000000000 + bib:012d}\n")
+            f.write(
+                f"{bib},Run,Ner{bib},{'FM'[bib % 2]},{20 + bib % 50},full,A,"
+                f"{bib:012d},{900000000000 + bib:012d}\n"
+            )
 
 
 def write_logs(folder: Path, runners: int, reads: int, seed: int = 1) -> list[tuple[str, Path]]:
@@ -64,8 +69,15 @@ def write_logs(folder: Path, runners: int, reads: int, seed: int = 1) -> list[tu
             t = gun + starts[bib - 1] + int(distance * paces[bib - 1] * 1000)
             for chip in (f"{bib:012d}", f"{900000000000 + bib:012d}"):
                 for k in range(reads):
-                    rows.append(Read(f"R{i}", chip, 1 + k % 4, t + k * 70 + rng.randrange(30),
-                                     float(-70 + min(k, reads - k) * 2)))
+                    rows.append(
+                        Read(
+                            f"R{i}",
+                            chip,
+                            1 + k % 4,
+                            t + k * 70 + rng.randrange(30),
+                            float(-70 + min(k, reads - k) * 2),
+                        )
+                    )
         rows.sort(key=lambda r: r.time_ms)
         path = folder / f"R{i}.log"
         with path.open("w") as f:
@@ -112,8 +124,10 @@ def main() -> None:
     t = time.perf_counter()
     count = baseline(logs, work / "baseline.db")
     base_s = time.perf_counter() - t
-    print(f"baseline (str.split + sqlite3 executemany): {count / base_s:,.0f} reads/s "
-          f"({base_s:.1f} s)")
+    print(
+        f"baseline (str.split + sqlite3 executemany): {count / base_s:,.0f} reads/s "
+        f"({base_s:.1f} s)"
+    )
 
     folder = load_folder(event)
     store = Store(f"sqlite:///{work / 'retrotime.db'}")
@@ -126,8 +140,10 @@ def main() -> None:
         profile.disable()
     ours_s = time.perf_counter() - t
     finishers = sum(1 for r in results.races[0].results if r.status == "FIN")
-    print(f"retrotime replay: {summary.new_reads / ours_s:,.0f} reads/s ({ours_s:.1f} s; "
-          f"{results.crossings:,} crossings, {finishers:,} finishers)")
+    print(
+        f"retrotime replay: {summary.new_reads / ours_s:,.0f} reads/s ({ours_s:.1f} s; "
+        f"{results.crossings:,} crossings, {finishers:,} finishers)"
+    )
     print(f"ratio to baseline: {base_s / ours_s:.2f} (target >= 0.25)")
     if profile:
         pstats.Stats(profile).sort_stats("tottime").print_stats(12)

@@ -165,5 +165,38 @@ def _print_tables(data: dict) -> None:
         console.print(table)
 
 
+@main.command()
+@click.argument("event_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write one log per reader here, in the reader's format.",
+)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option(
+    "--truth",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write what really happened (true crossing times) as JSON.",
+)
+def simulate(event_dir: Path, out_dir: Path | None, seed: int, truth: Path | None) -> None:
+    """Simulate the event's race: reader logs as the hardware would write them."""
+    from readers.simulator import simulate as run_simulation
+    from web.course import course_from_folder
+
+    folder = _folder(event_dir)
+    if out_dir is None:
+        raise click.UsageError("give --out LOG_DIR")
+    sim = run_simulation(course_from_folder(folder), seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sim.write_logs(out_dir)
+    if truth:
+        sim.write_truth(truth)
+    console.print(
+        f"{sim.read_count():,} reads and {sim.garbage_count} garbage lines from "
+        f"{len(sim.reader_ids)} readers written to {out_dir}"
+    )
+
+
 if __name__ == "__main__":
     main()
