@@ -69,12 +69,14 @@ def ingest_log(
         batch.clear()
 
     done = 0
-    with path.open("rb") as handle:
-        for seq, raw in enumerate(handle, start=1):
+    # Universal newlines: readers end lines with CR (Wiclax), LF or CRLF. Latin-1 maps
+    # every byte to one character, as the serial sources do, so the raw line is exact.
+    with path.open(encoding="latin-1", newline=None) as handle:
+        for seq, text in enumerate(handle, start=1):
             if seq <= upto:
                 summary.skipped_lines += 1
                 continue
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            line = text.rstrip("\n")
             if not line or line.isspace():
                 continue
             summary.lines += 1
@@ -114,8 +116,9 @@ def ingest_log(
             if len(batch) >= BATCH:
                 flush()
                 if progress is not None:
-                    progress(handle.tell() - done)
-                    done = handle.tell()
+                    position = handle.buffer.tell()
+                    progress(position - done)
+                    done = position
     flush()
     if progress is not None:
         progress(path.stat().st_size - done)

@@ -1,0 +1,242 @@
+"""How fast people run backwards, and when each runner crosses each point.
+
+Paces are seconds per km. The fastest runners are near the records (3:43:39 for
+the backwards marathon, about 5:18 /km; 2:16:03 for the women's half, 6:27 /km),
+the median is about 8-9 min/km and the tail reaches about 13 min/km. Women are
+somewhat slower, older runners slower; each segment varies and the second half
+fades. Distances scale by Riegel (T2 = T1 x (D2/D1)^1.06).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from readers.simulator.course import Behaviour, Course, Kind, SimPoint, SimRace, SimRunner
+
+MARATHON_M = 42_195.0
+HALF_M = 21_097.5
+RECORD_MARATHON_S = 3 * 3600 + 43 * 60 + 39  # backwards marathon record
+RECORD_HALF_WOMEN_S = 2 * 3600 + 16 * 60 + 3  # women's backwards half marathon record
+RIEGEL = 1.06
+SLOWEST_S_PER_KM = 800.0  # the back of the field, near the cut-off
+_EXCESS_MEDIAN_S = {"M": 160.0, "F": 130.0}  # median pace above the record pace
+_EXCESS_SIGMA = 0.5
+_ELITE_SHARE = 0.01
+
+
+def riegel_pace(pace_s_per_km: float, from_m: float, to_m: float) -> float:
+    """The same effort's pace at another distance."""
+    return pace_s_per_km * (to_m / from_m) ** (RIEGEL - 1.0)
+
+
+def record_pace(distance_m: float, sex: str) -> float:
+    """The backwards record pace scaled to `distance_m`, for the runner's sex."""
+    if sex == "F":
+        return riegel_pace(RECORD_HALF_WOMEN_S / (HALF_M / 1000), HALF_M, distance_m)
+    return riegel_pace(RECORD_MARATHON_S / (MARATHON_M / 1000), MARATHON_M, distance_m)
+
+
+def age_factor(age: int) -> float:
+    """Slower with age after 35 (and a little for teenagers), roughly as age grading."""
+    if age < 20:
+        return 1.0 + 0.01 * (20 - age)
+    over = max(0, age - 35)
+    return 1.0 + 0.005 * over + 0.00015 * over * over
+
+
+def draw_pace(rng: random.Random, sex: str, age: int, distance_m: float) -> float:
+    """A runner's race pace: record floor plus a log-normal excess, scaled by age."""
+    floor = 0.99 * record_pace(distance_m, sex)  # a record now and then, never by much
+    if rng.random() < _ELITE_SHARE:
+        excess = 40.0 * rng.random()  # the few who come to chase a record
+    else:
+        median = _EXCESS_MEDIAN_S.get(sex, _EXCESS_MEDIAN_S["M"])
+        excess = median * math.exp(rng.gauss(0.0, _EXCESS_SIGMA))
+    pace = (floor + excess) * age_factor(age)
+    if pace > SLOWEST_S_PER_KM:
+        pace = SLOWEST_S_PER_KM - 60.0 * rng.random()  # the sweeper bus takes the rest
+    return pace
+
+
+@dataclass(slots=True)
+class Plan:
+    """One runner's true race: times at each point (sorted by distance), in true epoch ms."""
+
+    runner: SimRunner
+    race: SimRace
+    points: Sequence[SimPoint]
+    gun_ms: int
+    pace_s_per_km: float
+    start_ms: float
+    times: list[float | None]  # at each point's timing line; None where skipped
+    speeds: list[float]  # m/s when crossing each point
+    forward: list[bool]  # facing forwards when crossing each point
+    wrong_way: list[bool]
+    back_gone_from: int | None  # index of the first point without the back chip on this body
+    carrier: str | None
+    sparse: bool
+    shortcut_m: float
+    behaviours: tuple[Behaviour, ...]
+
+
+def sorted_points(race: SimRace) -> list[SimPoint]:
+    return sorted(race.points, key=lambda p: p.distance_m)
+
+
+def plan_runners(
+    course: Course, rng: random.Random, inject: Mapping[str, Sequence[Behaviour]]
+) -> list[Plan]:
+    """Every runner's true race, in `course.runners` order."""
+    races = {race.id: race for race in course.races}
+    points = {race.id: sorted_points(race) for race in course.races}
+    bibs = {runner.bib: runner for runner in course.runners}
+    for bib in inject:
+        if bib not in bibs:
+            raise ValueError(f"behaviour injected for unknown bib {bib!r}")
+    paces: list[float] = []
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, runner in enumerate(course.runners):
+        race = races.get(runner.race)
+        if race is None:
+            raise ValueError(f"bib {runner.bib}: unknown race {runner.race!r}")
+        if not any(w.id == runner.wave for w in race.waves):
+            raise ValueError(f"bib {runner.bib}: race {race.id} has no wave {runner.wave!r}")
+        if "back" in race.chips and not runner.chip_back:
+            raise ValueError(f"bib {runner.bib}: race {race.id} needs a back chip")
+        paces.append(draw_pace(rng, runner.sex, runner.age, race.distance_m))
+        groups.setdefault((runner.race, runner.wave), []).append(i)
+    delays = [0.0] * len(course.runners)
+    for members in groups.values():
+        # Faster runners line up at the front and reach the start mat first.
+        members.sort(key=lambda i: paces[i])
+        span_s = min(0.35 * len(members), 420.0)
+        for rank, i in enumerate(members):
+            delays[i] = 3.0 + span_s * rank / len(members) + 2.0 * rng.random()
+    plans = []
+    for i, runner in enumerate(course.runners):
+        race = races[runner.race]
+        gun = next(w.gun_ms for w in race.waves if w.id == runner.wave)
+        behaviours = tuple(inject.get(runner.bib, ()))
+        plans.append(
+            _plan(rng, runner, race, points[race.id], gun, paces[i], delays[i], behaviours, bibs)
+        )
+    return plans
+
+
+def _plan(
+    rng: random.Random,
+    runner: SimRunner,
+    race: SimRace,
+    pts: Sequence[SimPoint],
+    gun_ms: int,
+    pace: float,
+    delay_s: float,
+    behaviours: tuple[Behaviour, ...],
+    bibs: Mapping[str, SimRunner],
+) -> Plan:
+    n = len(pts)
+    index = {p.id: k for k, p in enumerate(pts)}
+    forward_segments: set[int] = set()
+    wrong = [False] * n
+    skip: set[int] = set()
+    back_gone_from: int | None = None
+    carrier: str | None = None
+    sparse = False
+    for b in behaviours:
+        k = _check(b, runner, race, pts, index, bibs)
+        if b.kind is Kind.FORWARD_FACING:
+            forward_segments.add(k)
+        elif b.kind is Kind.WRONG_WAY:
+            wrong[k] = True
+        elif b.kind is Kind.MISSED_SPLIT:
+            skip.add(k)
+        elif b.kind is Kind.CHIP_SEPARATED:
+            back_gone_from, carrier = k, b.carrier
+        else:
+            sparse = True
+
+    floor = 0.97 * record_pace(race.distance_m, runner.sex)  # no clean segment beats it
+    fade = rng.uniform(0.0, 0.14) * min(1.0, race.distance_m / MARATHON_M)
+    seg_ms: list[float] = []
+    seg_pace: list[float] = []
+    for k in range(n - 1):
+        a, b_ = pts[k].distance_m, pts[k + 1].distance_m
+        frac = (a + b_) / 2 / race.distance_m if race.distance_m else 0.0
+        p = pace * (1.0 + 0.03 * rng.gauss(0.0, 1.0))
+        if frac > 0.5:
+            p *= 1.0 + fade * ((frac - 0.5) / 0.5) ** 1.5
+        p = max(p, floor)
+        if k in forward_segments:
+            p *= rng.uniform(0.60, 0.72)  # forwards is much quicker
+        seg_pace.append(p)
+        seg_ms.append((b_ - a) / 1000.0 * p * 1000.0)
+    shortcut_m = 0.0
+    for k in sorted(skip):
+        # A cut course: part of both segments around the point is never run.
+        cut = rng.uniform(0.25, 0.5)
+        for s in (k - 1, k):
+            shortcut_m += cut * (pts[s + 1].distance_m - pts[s].distance_m)
+            seg_ms[s] *= 1.0 - cut
+    start_ms = gun_ms + delay_s * 1000.0
+    t = start_ms + (pts[0].distance_m / 1000.0 * pace * 1000.0 if n else 0.0)
+    times: list[float | None] = []
+    for k in range(n):
+        if k:
+            t += seg_ms[k - 1]
+        times.append(None if k in skip else t)
+    first_pace = seg_pace[0] if seg_pace else pace
+    speeds = [0.8 * 1000.0 / first_pace] + [1000.0 / p for p in seg_pace]
+    forward = [False] + [k in forward_segments for k in range(n - 1)]
+    return Plan(
+        runner=runner,
+        race=race,
+        points=pts,
+        gun_ms=gun_ms,
+        pace_s_per_km=pace,
+        start_ms=start_ms,
+        times=times,
+        speeds=speeds[:n],
+        forward=forward[:n],
+        wrong_way=wrong,
+        back_gone_from=back_gone_from,
+        carrier=carrier,
+        sparse=sparse,
+        shortcut_m=shortcut_m,
+        behaviours=behaviours,
+    )
+
+
+def _check(
+    b: Behaviour,
+    runner: SimRunner,
+    race: SimRace,
+    pts: Sequence[SimPoint],
+    index: Mapping[str, int],
+    bibs: Mapping[str, SimRunner],
+) -> int:
+    """The segment or point index a behaviour applies to; ValueError if it cannot apply."""
+    where = f"bib {runner.bib}: {b.kind}"
+    if b.kind is Kind.FORWARD_FACING:
+        if b.segment is None or not 0 <= b.segment < len(pts) - 1:
+            raise ValueError(f"{where}: segment must be 0..{len(pts) - 2}")
+        return b.segment
+    if b.kind is Kind.SPARSE:
+        return -1
+    if b.point not in index:
+        raise ValueError(f"{where}: race {race.id} has no point {b.point!r}")
+    k = index[b.point]
+    if b.kind is Kind.WRONG_WAY and not pts[k].is_gate:
+        raise ValueError(f"{where}: point {b.point} has no upstream/downstream gate")
+    if b.kind is Kind.MISSED_SPLIT and not 0 < k < len(pts) - 1:
+        raise ValueError(f"{where}: only an intermediate point can be cut")
+    if b.kind is Kind.CHIP_SEPARATED:
+        if "back" not in race.chips:
+            raise ValueError(f"{where}: race {race.id} has no back chips")
+        if b.carrier is not None:
+            other = bibs.get(b.carrier)
+            if other is None or other.race != race.id or other.bib == runner.bib:
+                raise ValueError(f"{where}: carrier must be another runner of race {race.id}")
+    return k
