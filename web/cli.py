@@ -198,5 +198,81 @@ def simulate(event_dir: Path, out_dir: Path | None, seed: int, truth: Path | Non
     )
 
 
+@main.command()
+@click.option("--reader", "reader_id", required=True, help="The reader's id in event.toml.")
+@click.option("--port", "port_url", help="pyserial URL: /dev/ttyUSB0, socket://host:23, ...")
+@click.option(
+    "--format", "format_name", type=click.Choice(format_names()), help="The reader's format."
+)
+@click.option("--server", "server_url", required=True, help="ws://HOST:8000 of the service.")
+@click.option(
+    "--token",
+    required=True,
+    envvar="RETROTIME_AGENT_TOKEN",
+    help="This reader's uplink token (env RETROTIME_AGENT_TOKEN).",
+)
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Local journal (default agent-READER.db).",
+)
+@click.option(
+    "--event",
+    "event_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Event folder: port, format, baud rate, timezone and date.",
+)
+@click.option("--timezone", "tz_name", help="IANA zone of the reader's clock (without --event).")
+@click.option("--baudrate", type=int, help="Serial speed (default from event.toml, else 9600).")
+def agent(
+    reader_id: str,
+    port_url: str | None,
+    format_name: str | None,
+    server_url: str,
+    token: str,
+    journal: Path | None,
+    event_dir: Path | None,
+    tz_name: str | None,
+    baudrate: int | None,
+) -> None:
+    """Run a reader agent: journal every read locally, then uplink it to the service."""
+    import logging
+
+    from readers.agent import AgentError, UplinkRejected, run_agent
+
+    day = None
+    if event_dir is not None:
+        folder = _folder(event_dir)
+        reader = folder.event.readers.get(reader_id)
+        if reader is None:
+            raise click.BadParameter(f"unknown reader {reader_id!r}", param_hint="--reader")
+        port_url = port_url or reader.port
+        format_name = format_name or reader.format
+        baudrate = baudrate or reader.baudrate
+        tz_name = tz_name or folder.event.timezone.key
+        day = folder.event.date
+    if not port_url or not format_name or not tz_name:
+        raise click.UsageError("give --event EVENT_DIR, or --port, --format and --timezone")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        run_agent(
+            reader_id,
+            port_url,
+            format_name,
+            server_url,
+            token,
+            journal or Path(f"agent-{reader_id}.db"),
+            tz_name,
+            baudrate=baudrate or 9600,
+            day=day,
+        )
+    except UplinkRejected as exc:
+        err.print(f"[bold red]the service refused this agent:[/] {exc}")
+        sys.exit(3)
+    except AgentError as exc:
+        err.print(f"[bold red]agent stopped:[/] {exc}")
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()
