@@ -156,6 +156,16 @@ class Store:
                     marks[key] = max(marks.get(key, 0), seq)
         return marks
 
+    def seqs_of(self, reader: str, source: str) -> list[int]:
+        """Every sequence stored for one stream, reads and quarantined lines alike."""
+        with Session(self.engine) as session:
+            seqs: list[int] = []
+            for model in (RawRead, QuarantinedLine):
+                seqs += session.exec(
+                    select(model.seq).where(model.reader_id == reader, model.source == source)
+                ).all()
+        return seqs
+
     def count_reads(self) -> int:
         with Session(self.engine) as session:
             return session.exec(select(func.count()).select_from(RawRead)).one()

@@ -22,6 +22,7 @@ from timing.folder import EventFolder, load_folder
 from timing.report import results_json
 from timing.store import Store
 from web.replay import replay
+from web.settings import Settings, hash_password, load_tokens
 
 console = Console()
 err = Console(stderr=True)
@@ -272,6 +273,119 @@ def agent(
     except AgentError as exc:
         err.print(f"[bold red]agent stopped:[/] {exc}")
         sys.exit(1)
+
+
+@main.command()
+@click.argument("event_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option(
+    "--password",
+    envvar="RETROTIME_DIRECTOR_PASSWORD",
+    help="Director password (env RETROTIME_DIRECTOR_PASSWORD; asked if not given).",
+)
+@click.option(
+    "--tokens",
+    "tokens_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Reader uplink tokens (default tokens.toml in the event folder; made if missing).",
+)
+@click.option(
+    "--redis-url",
+    default=None,
+    envvar="RETROTIME_REDIS_URL",
+    help="Fan live updates out through Redis (several worker processes).",
+)
+@database_option
+def serve(
+    event_dir: Path,
+    host: str,
+    port: int,
+    password: str | None,
+    tokens_file: Path | None,
+    redis_url: str | None,
+    database_url: str | None,
+) -> None:
+    """Run the live service for an event folder."""
+    folder = _folder(event_dir)
+    if not password:
+        password = click.prompt("Director password", hide_input=True, confirmation_prompt=True)
+    settings = _settings(folder, password, tokens_file, redis_url, database_url)
+    console.print(
+        f"RetroTime live: http://{host}:{port}/  ·  director: http://{host}:{port}"
+        f"/director  ·  agent tokens in {tokens_file or event_dir / 'tokens.toml'}"
+    )
+    run_server(settings, host, port)
+
+
+def _settings(
+    folder: EventFolder,
+    password: str,
+    tokens_file: Path | None,
+    redis_url: str | None,
+    database_url: str | None,
+) -> Settings:
+    tokens = load_tokens(tokens_file or folder.path / "tokens.toml", list(folder.event.readers))
+    return Settings(
+        folder.path, _database_url(folder, database_url), hash_password(password), tokens, redis_url
+    )
+
+
+def run_server(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from web.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        ws="websockets-sansio",
+        ws_max_size=16 * 1024 * 1024,
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option(
+    "--speed",
+    default=60.0,
+    show_default=True,
+    help="Race clock speed-up: 60 runs a backwards half marathon in a few minutes.",
+)
+@click.option("--seed", default=7, show_default=True)
+def demo(host: str, port: int, speed: float, seed: int) -> None:
+    """A whole simulated race through real pseudo-serial ports, live in the browser."""
+    import threading
+
+    from web import demo as sample
+
+    workdir = sample.new_workdir()
+    readers = list(_folder(sample.SAMPLE).event.readers)
+    ports = sample.open_ports(readers)
+    sample.write_event(workdir / "event", {r: p[2] for r, p in ports.items()})
+    folder = _folder(workdir / "event")
+    password = sample.new_password()
+    settings = _settings(folder, password, None, None, None)
+    stop = threading.Event()
+    sample.start_streams(folder, ports, speed, seed, stop)
+    agents = sample.start_agents(
+        folder, ports, settings.tokens, f"ws://{host}:{port}/uplink", workdir
+    )
+    console.print(
+        f"[bold]RetroTime demo[/]: {folder.event.name}, race clock x{speed:g}, "
+        f"{len(readers)} readers on pseudo-terminals, agents uplinking over websockets"
+    )
+    console.print(f"  spectators: http://{host}:{port}/")
+    console.print(f"  director:   http://{host}:{port}/director  (password: {password})")
+    console.print(f"  files:      {workdir}  ·  Ctrl-C stops everything")
+    try:
+        run_server(settings, host, port)
+    finally:
+        sample.stop_all(agents, stop, ports)
+        console.print("demo stopped")
 
 
 if __name__ == "__main__":

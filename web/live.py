@@ -1,0 +1,263 @@
+"""The live service's state: one engine fed by agents and directors, and the numbered
+leaderboard updates it publishes.
+
+One writer: every change (reads, quarantine, director actions) goes through `lock`,
+is committed to the store, then applied to the engine. A publisher task recomputes
+results at most every `interval_s` and publishes, per race, the rows that changed,
+numbered so a spectator that reconnects asks only for what it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from timing.actions import apply, check, replay_actions
+from timing.engine import Engine, EventResults
+from timing.folder import EventFolder
+from timing.store import JournalRow, Store, now_ms
+from web.leaderboard import Row, event_rows
+from web.replay import build_engine
+
+log = logging.getLogger(__name__)
+BACKLOG = 500  # updates kept per race for reconnecting spectators
+
+
+@dataclass
+class Stream:
+    """An agent's numbered stream (reader, journal id): what the service holds of it."""
+
+    held: int = 0  # entries 1..held are all stored
+    above: set[int] = field(default_factory=set)  # stored entries past a gap
+
+    def add(self, seqs: list[int]) -> None:
+        self.above.update(s for s in seqs if s > self.held)
+        while self.held + 1 in self.above:
+            self.held += 1
+            self.above.discard(self.held)
+
+
+@dataclass
+class ReaderHealth:
+    reader: str
+    connected: bool = False
+    agent_version: str = ""
+    last_message_ms: int | None = None
+    health: dict[str, Any] = field(default_factory=dict)
+    reads: int = 0
+    quarantined: int = 0
+
+
+@dataclass
+class RaceFeed:
+    seq: int = 0
+    rows: dict[str, Row] = field(default_factory=dict)  # bib -> row
+    backlog: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=BACKLOG))
+
+
+class LiveService:
+    def __init__(
+        self,
+        folder: EventFolder,
+        store: Store,
+        publish: Callable[[str, str], None] | None = None,
+        interval_s: float = 0.2,
+    ) -> None:
+        self.folder = folder
+        self.store = store
+        self.publish = publish or (lambda channel, data: None)
+        self.interval_s = interval_s
+        self.engine: Engine = build_engine(folder, store)
+        replay_actions(self.engine, store.actions())
+        self.lock = asyncio.Lock()
+        self.streams: dict[tuple[str, str], Stream] = {}
+        self.health = {rid: ReaderHealth(rid) for rid in folder.event.readers}
+        self.feeds = {race.id: RaceFeed() for race in folder.event.races}
+        self.crossings: deque[dict[str, Any]] = deque(maxlen=200)
+        self.results: EventResults = self.engine.results()
+        self.rows: dict[str, list[Row]] = event_rows(self.results, self.decided)
+        self._changed = asyncio.Event()
+        self._new_keys: set[tuple[str, Any]] = set()  # (chip, line) read since the last refresh
+        self._update_feeds(publish=False)  # the channels start with the app, later
+
+    @property
+    def decided(self) -> frozenset[str]:
+        return frozenset(self.engine.status_override)
+
+    # ---- agents ----------------------------------------------------------------------
+
+    async def stream(self, reader: str, journal_id: str) -> Stream:
+        key = (reader, journal_id)
+        if key not in self.streams:
+            source = f"agent:{journal_id}"
+            seqs = await asyncio.to_thread(self.store.seqs_of, reader, source)
+            stream = Stream()
+            stream.add(seqs)
+            self.streams[key] = stream
+        return self.streams[key]
+
+    async def ingest_reads(
+        self, reader: str, journal_id: str, entries: list[dict[str, Any]]
+    ) -> int:
+        """Store an agent's reads (once each) and feed them to the engine; return held."""
+        source = f"agent:{journal_id}"
+        async with self.lock:
+            stream = await self.stream(reader, journal_id)
+            fresh = [e for e in entries if e["seq"] > stream.held and e["seq"] not in stream.above]
+            rows: list[JournalRow] = [
+                (
+                    reader,
+                    source,
+                    e["seq"],
+                    e["antenna"],
+                    e["chip"],
+                    e["time_ms"],
+                    e["rssi"],
+                    e["reader_seq"],
+                    e["received_ms"],
+                    e["raw"],
+                )
+                for e in fresh
+            ]
+            stored, clean = await asyncio.to_thread(self.store.append_reads, rows)
+            if clean:
+                self.engine.add_reads(stored)
+                line_of = self.engine.line_of
+                self._new_keys.update(
+                    (chip, line_of.get((reader, antenna), (reader, (antenna,))))
+                    for _id, reader, chip, antenna, _t, _rssi in stored
+                )
+            else:  # some were already stored under other ids: rebuild from the journal
+                self.engine = build_engine(self.folder, self.store)
+                replay_actions(self.engine, self.store.actions())
+            stream.add([e["seq"] for e in entries])
+            self.health[reader].reads += len(fresh)
+            self._changed.set()
+            return stream.held
+
+    async def ingest_quarantine(
+        self, reader: str, journal_id: str, lines: list[dict[str, Any]]
+    ) -> int:
+        source = f"agent:{journal_id}"
+        async with self.lock:
+            stream = await self.stream(reader, journal_id)
+            rows = [
+                (reader, source, e["seq"], e["raw"], e["reason"], e["received_ms"]) for e in lines
+            ]
+            await asyncio.to_thread(self.store.quarantine, rows)
+            stream.add([e["seq"] for e in lines])
+            self.health[reader].quarantined += len(lines)
+            return stream.held
+
+    # ---- directors -------------------------------------------------------------------
+
+    async def act(
+        self, who: str, kind: str, target: str, payload: dict[str, Any], reason: str = ""
+    ) -> None:
+        """Check, journal and apply a director's decision (raises ActionError if bad)."""
+        async with self.lock:
+            check(self.engine, kind, target, payload)
+            action = await asyncio.to_thread(
+                self.store.record_action, who, kind, target, payload, reason
+            )
+            apply(self.engine, kind, target, payload, who, reason, action.at_ms)
+            self._changed.set()
+        await self.refresh()
+
+    # ---- publishing ------------------------------------------------------------------
+
+    async def run_publisher(self) -> None:
+        """Recompute and publish when something changed, at most every interval_s."""
+        while True:
+            await self._changed.wait()
+            await asyncio.sleep(self.interval_s)
+            try:
+                await self.refresh()
+            except Exception:  # a bug in one refresh must not end live updates for good
+                log.exception("refreshing results failed")
+
+    async def refresh(self) -> None:
+        async with self.lock:
+            self._changed.clear()
+            self.results = self.engine.results()
+            self.rows = event_rows(self.results, self.decided)
+            self._note_crossings()
+        self._update_feeds()
+
+    def _update_feeds(self, publish: bool = True) -> None:
+        for race_id, rows in self.rows.items():
+            feed = self.feeds[race_id]
+            changed = [r for r in rows if feed.rows.get(r["bib"]) != r]
+            if not changed and feed.seq:
+                continue
+            feed.rows = {r["bib"]: r for r in rows}
+            feed.seq += 1
+            message = {
+                "type": "update",
+                "race": race_id,
+                "seq": feed.seq,
+                "at_ms": now_ms(),
+                "rows": changed,
+            }
+            feed.backlog.append(message)
+            if publish:
+                self.publish(channel_name(race_id), json.dumps(message, separators=(",", ":")))
+
+    def catch_up(self, race_id: str, since: int | None) -> list[dict[str, Any]]:
+        """What a spectator at update `since` needs: the missed updates, or a snapshot."""
+        feed = self.feeds[race_id]
+        if (
+            since is not None
+            and feed.backlog
+            and feed.backlog[0]["seq"] <= since + 1
+            and since <= feed.seq
+        ):
+            return [m for m in feed.backlog if m["seq"] > since]
+        return [self.snapshot(race_id)]
+
+    def snapshot(self, race_id: str) -> dict[str, Any]:
+        feed = self.feeds[race_id]
+        return {
+            "type": "snapshot",
+            "race": race_id,
+            "seq": feed.seq,
+            "at_ms": now_ms(),
+            "rows": self.rows[race_id],
+        }
+
+    def _note_crossings(self) -> None:
+        """The director's live crossings feed: each new crossing once, newest first."""
+        engine = self.engine
+        for chip, line in sorted(self._new_keys):
+            crossings = engine.crossings.get((chip, line))
+            if not crossings:
+                continue
+            last = crossings[-1]
+            # A crossing still growing (more reads arrived) replaces its earlier entry.
+            for old in [
+                c for c in self.crossings if c["chip"] == chip and c["first_ms"] == last.first_ms
+            ]:
+                self.crossings.remove(old)
+            self.crossings.appendleft(
+                {
+                    "first_ms": last.first_ms,
+                    "time_ms": last.time_ms,
+                    "chip": chip,
+                    "bib": engine.owner.get(chip),
+                    "reader": line[0],
+                    "antennas": list(line[1]),
+                    "reads": last.reads,
+                    "peak_rssi": last.peak_rssi,
+                }
+            )
+        self._new_keys.clear()
+
+
+def channel_name(race_id: str) -> str:
+    # Channel names stay lowercase and fixed (STACK.md: a Redis backend changed case).
+    return f"race-{race_id.lower()}"

@@ -1,0 +1,123 @@
+"""Spectator pages, their JSON twins, and the live leaderboard websocket. No login."""
+
+from __future__ import annotations
+
+import json
+
+from litestar import Request, WebSocket, get, websocket
+from litestar.channels import ChannelsPlugin
+from litestar.exceptions import NotFoundException, WebSocketDisconnect
+from litestar.response import Template
+
+from web.live import LiveService, channel_name
+from web.views import announcer_view, athlete_view, event_view, leaderboard_view, search_view
+
+
+def _live(request: Request | WebSocket) -> LiveService:
+    return request.app.state.live
+
+
+def _found(value: dict | None, what: str) -> dict:
+    if value is None:
+        raise NotFoundException(f"no such {what}")
+    return value
+
+
+@get("/", name="index")
+async def index(request: Request) -> Template:
+    return Template("index.html", context={"event": event_view(_live(request))})
+
+
+@get("/races/{race_id:str}", name="leaderboard")
+async def leaderboard(request: Request, race_id: str, category: str | None = None) -> Template:
+    view = _found(leaderboard_view(_live(request), race_id, category), "race")
+    return Template(
+        "leaderboard.html", context={"board": view, "event": event_view(_live(request))}
+    )
+
+
+@get("/races/{race_id:str}/announcer", name="announcer")
+async def announcer(request: Request, race_id: str) -> Template:
+    view = _found(announcer_view(_live(request), race_id), "race")
+    return Template("announcer.html", context={"view": view})
+
+
+@get("/athletes/{bib:str}", name="athlete")
+async def athlete(request: Request, bib: str) -> Template:
+    view = _found(athlete_view(_live(request), bib), "bib")
+    return Template("athlete.html", context={"a": view})
+
+
+@get("/search", name="search")
+async def search(request: Request, q: str = "") -> Template:
+    return Template("search.html", context={"q": q, "rows": search_view(_live(request), q)})
+
+
+@get("/api/event")
+async def api_event(request: Request) -> dict:
+    return event_view(_live(request))
+
+
+@get("/api/races/{race_id:str}")
+async def api_leaderboard(request: Request, race_id: str, category: str | None = None) -> dict:
+    return _found(leaderboard_view(_live(request), race_id, category), "race")
+
+
+@get("/api/races/{race_id:str}/announcer")
+async def api_announcer(request: Request, race_id: str) -> dict:
+    return _found(announcer_view(_live(request), race_id), "race")
+
+
+@get("/api/athletes/{bib:str}")
+async def api_athlete(request: Request, bib: str) -> dict:
+    return _found(athlete_view(_live(request), bib), "bib")
+
+
+@get("/api/search")
+async def api_search(request: Request, q: str = "") -> list:
+    return search_view(_live(request), q)
+
+
+@websocket("/ws/races/{race_id:str}")
+async def race_updates(socket: WebSocket, race_id: str) -> None:
+    """A numbered snapshot (or the updates missed since `?since=N`), then live updates.
+
+    Updates published between subscribing and the snapshot may arrive twice: clients
+    drop any update whose number they already have.
+    """
+    live = _live(socket)
+    if race_id not in live.feeds:
+        await socket.close(code=1008, reason="unknown race")
+        return
+    channels: ChannelsPlugin = socket.app.state.channels
+    await socket.accept()
+    since_text = socket.query_params.get("since")
+    since = int(since_text) if since_text and since_text.isdigit() else None
+    async with channels.start_subscription([channel_name(race_id)]) as subscriber:
+        for message in live.catch_up(race_id, since):
+            await socket.send_text(json.dumps(message, separators=(",", ":")))
+        async with subscriber.run_in_background(socket.send_data):
+            try:
+                while True:
+                    text = await socket.receive_text()
+                    if text != "ping":  # spectators only listen; anything else is garbage
+                        await socket.close(code=1003, reason="spectators only listen")
+                        return
+                    await socket.send_text('{"type":"pong"}')
+            except WebSocketDisconnect:
+                return
+
+
+SPECTATOR_ROUTES = [
+    index,
+    leaderboard,
+    announcer,
+    athlete,
+    search,
+    api_event,
+    api_leaderboard,
+    api_announcer,
+    api_athlete,
+    api_search,
+    race_updates,
+]
