@@ -15,10 +15,39 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from timing.errors import Problem
+from timing.flags import FLAG_CODES
 from timing.times import local_ms, parse_duration, parse_time_of_day
 
 DEFAULT_AGE_BOUNDS = (20, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80)
 DEFAULT_DEDUPE_WINDOW_S = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """`[validation]`: the thresholds of the backwards checks (README, "Backwards
+    validation and records"). Each key: default, (low, high) bounds, meaning."""
+
+    pace_tolerance: float = 0.03  # a segment this much under record pace is flagged
+    riegel_exponent: float = 1.06  # T2 = T1 x (D2/D1)^exponent
+    gate_min_gap_s: float = 0.2  # a gate's two lines closer in time than this tell no direction
+    facing_min_reads: int = 4  # the leading chip's reads at an oncoming panel, at least
+    facing_min_db: float = 6.0  # its peak RSSI above the other chip's, at least
+    chip_gap_s: float = 5.0  # both chips at one point further apart than this: separated
+    lost_chip_chance: float = 0.001  # a chip unread to the end less likely than this by chance: lost
+    shortcut_pace_ratio: float = 0.85  # across a missed point, faster than this x own pace: shortcut
+
+
+VALIDATION_BOUNDS: dict[str, tuple[float, float]] = {
+    "pace_tolerance": (0.0, 0.5),
+    "riegel_exponent": (1.0, 1.3),
+    "gate_min_gap_s": (0.0, 10.0),
+    "facing_min_reads": (1, 1000),
+    "facing_min_db": (0.0, 60.0),
+    "chip_gap_s": (0.5, 600.0),
+    "lost_chip_chance": (0.0, 1.0),
+    "shortcut_pace_ratio": (0.1, 1.0),
+}
+DEFAULT_WATCH_MARGIN = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +124,10 @@ class Event:
     age_bounds: tuple[int, ...] = DEFAULT_AGE_BOUNDS
     dedupe_window_ms: int = round(DEFAULT_DEDUPE_WINDOW_S * 1000)
     extra: dict[str, Any] = field(default_factory=dict)  # tables later issues read
+    validation: Validation = field(default_factory=Validation)
+    dq_on: tuple[str, ...] = ()  # [rules]: a confirmed flag of these codes makes a DQ
+    watch_margin: float = DEFAULT_WATCH_MARGIN  # [records]: "within margin" of a record
+    world_bests: bool = True  # [records]: use the shipped world bests as well
 
     def race(self, race_id: str) -> Race | None:
         return next((r for r in self.races if r.id == race_id), None)
@@ -209,13 +242,71 @@ def load_event(path: Path, formats: set[str] | None = None) -> tuple[Event | Non
     if not races:
         check.add(("races",), "at least one [[races]] table is required")
     _unique(check, [(r.id, ("races", i, "id")) for i, r in enumerate(races)], "race id")
-    extra = {
-        k: v
-        for k, v in data.items()
-        if k not in {"event", "readers", "races", "timing", "categories"}
-    }
-    event = Event(name, day, tz, readers, races, bounds, round(window * 1000), extra)
+    known = {"event", "readers", "races", "timing", "categories", "validation", "rules", "records"}
+    extra = {k: v for k, v in data.items() if k not in known}
+    validation = _validation(check, data.get("validation", {}))
+    dq_on = _dq_on(check, data.get("rules", {}))
+    margin, bests = _records(check, data.get("records", {}))
+    event = Event(
+        name,
+        day,
+        tz,
+        readers,
+        races,
+        bounds,
+        round(window * 1000),
+        extra,
+        validation,
+        dq_on,
+        margin,
+        bests,
+    )
     return event, check.problems
+
+
+def _table(check: _Checker, value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        check.add((name,), f"must be a table [{name}]")
+        return {}
+    return value
+
+
+def _validation(check: _Checker, value: Any) -> Validation:
+    table = _table(check, value, "validation")
+    defaults = Validation()
+    values: dict[str, Any] = {}
+    for key in table:
+        if key not in VALIDATION_BOUNDS:
+            check.add(("validation", key), f"unknown key (known: {', '.join(VALIDATION_BOUNDS)})")
+    for key, (low, high) in VALIDATION_BOUNDS.items():
+        default = getattr(defaults, key)
+        number = check.number(table, ("validation",), key, default)
+        if not low <= number <= high:
+            check.add(("validation", key), f"{number!r} must be between {low:g} and {high:g}")
+            number = default
+        values[key] = int(number) if isinstance(default, int) else float(number)
+    return Validation(**values)
+
+
+def _dq_on(check: _Checker, value: Any) -> tuple[str, ...]:
+    codes = _table(check, value, "rules").get("dq_on", [])
+    if not isinstance(codes, list) or any(c not in FLAG_CODES for c in codes):
+        check.add(("rules", "dq_on"), f"must be a list of flag codes ({', '.join(FLAG_CODES)})")
+        return ()
+    return tuple(dict.fromkeys(codes))
+
+
+def _records(check: _Checker, value: Any) -> tuple[float, bool]:
+    table = _table(check, value, "records")
+    margin = check.number(table, ("records",), "watch_margin", DEFAULT_WATCH_MARGIN)
+    if not 0 <= margin <= 1:
+        check.add(("records", "watch_margin"), f"{margin!r} must be between 0 and 1")
+        margin = DEFAULT_WATCH_MARGIN
+    bests = table.get("world_bests", True)
+    if not isinstance(bests, bool):
+        check.add(("records", "world_bests"), "must be true or false")
+        bests = True
+    return float(margin), bests
 
 
 def _date(check: _Checker, value: Any, path: tuple[Any, ...]) -> date:

@@ -2,18 +2,28 @@
 
 Columns: scope, distance_m, sex, category, time, holder, nation, date, venue, source.
 Scopes: world, national, event, course, age-group. An empty sex or category means
-the record applies to everyone.
+the record applies to everyone; a national record applies to runners of its nation.
+
+The book is the shipped world bests (`timing/data/world_bests.csv`) with the event's
+records.csv over them: an event row replaces a shipped row of the same scope,
+distance, sex and category (and nation, for national records) and adds the rest.
 """
 
 from __future__ import annotations
 
 import csv
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from timing.errors import Problem
-from timing.times import parse_duration
+from timing.times import format_duration, parse_duration
+
+WORLD_BESTS = Path(__file__).with_name("data") / "world_bests.csv"
+LOCAL_SCOPES = ("event", "course", "age-group")  # a director confirms these from results
 
 COLUMNS = (
     "scope",
@@ -42,6 +52,7 @@ class Record:
     date: date | None
     venue: str
     source: str
+    bib: str = ""  # set for a record confirmed from this event's own results
 
 
 def load_records(path: Path) -> tuple[list[Record], list[Problem]]:
@@ -108,3 +119,114 @@ def _row(
         value.get("venue", ""),
         value.get("source", ""),
     )
+
+
+def load_world_bests() -> list[Record]:
+    records, problems = load_records(WORLD_BESTS)
+    assert not problems, problems  # a shipped file: tests hold it valid
+    return records
+
+
+def _key(record: Record) -> tuple[str, float, str, str, str]:
+    nation = record.nation if record.scope == "national" else ""
+    return (record.scope, round(record.distance_m), record.sex, record.category, nation)
+
+
+def merge_records(defaults: Iterable[Record], event: Iterable[Record]) -> list[Record]:
+    """The event's records over the defaults (same scope, distance, sex, category)."""
+    mine = list(event)
+    replaced = {_key(r) for r in mine}
+    return [r for r in defaults if _key(r) not in replaced] + mine
+
+
+def same_distance(a: float, b: float) -> bool:
+    """Distances equal to 0.1 % (a half marathon of 21097.5 m or 21100 m)."""
+    return abs(a - b) <= max(1.0, 0.001 * max(a, b))
+
+
+def riegel_ms(time_ms: float, from_m: float, to_m: float, exponent: float) -> float:
+    """The same effort over another distance: T2 = T1 x (D2/D1)^exponent."""
+    return time_ms * (to_m / from_m) ** exponent
+
+
+class RecordBook:
+    """The records a race is run against, and the record pace the pace check uses."""
+
+    def __init__(self, records: Iterable[Record]) -> None:
+        self.records = tuple(records)
+        self._pace: dict[tuple[str, int], Record | None] = {}
+
+    def applicable(
+        self,
+        distance_m: float,
+        sex: str,
+        category: str,
+        nation: str,
+        exclude_bib: str = "",
+    ) -> list[Record]:
+        """The best record of each scope, sex and category that a runner races against."""
+        best: dict[tuple[str, float, str, str, str], Record] = {}
+        for r in self.records:
+            if not same_distance(r.distance_m, distance_m) or r.sex not in ("", sex):
+                continue
+            if r.category not in ("", category) or (r.bib and r.bib == exclude_bib):
+                continue
+            if r.scope == "national" and r.nation and r.nation != nation:
+                continue
+            key = _key(r)
+            if key not in best or r.time_ms < best[key].time_ms:
+                best[key] = r
+        order = {"world": 0, "national": 1, "event": 2, "course": 3, "age-group": 4}
+        return sorted(best.values(), key=lambda r: (order.get(r.scope, 9), r.sex, r.category))
+
+    def pace_reference(self, sex: str, distance_m: float) -> Record | None:
+        """The world record the pace check scales from: the runner's sex where the book
+        has one, at the record distance nearest `distance_m`, the fastest there."""
+        cache_key = (sex, round(distance_m))
+        if cache_key not in self._pace:
+            world = [r for r in self.records if r.scope == "world" and not r.category]
+            mine = [r for r in world if r.sex == sex] or world
+            self._pace[cache_key] = min(
+                mine,
+                key=lambda r: (abs(math.log(r.distance_m / distance_m)), r.time_ms),
+                default=None,
+            )
+        return self._pace[cache_key]
+
+
+def verdict(time_ms: int, record_ms: int, watch_margin: float) -> str | None:
+    """broken / equalled (at the written tenth) / within margin, or None if further off."""
+    if time_ms // 100 < record_ms // 100:
+        return "broken"
+    if time_ms // 100 == record_ms // 100:
+        return "equalled"
+    if time_ms <= record_ms * (1 + watch_margin):
+        return "within margin"
+    return None
+
+
+def margin_text(margin_ms: int) -> str:
+    """A margin as `-0:00:12.3` (faster) or `+0:01:02.0` (slower)."""
+    text = format_duration(abs(margin_ms)) or ""
+    return ("-" if margin_ms < 0 else "+") + text
+
+
+def record_json(
+    record: Record, margin_ms: int, verdict_: str, claim: str | None
+) -> dict[str, Any]:
+    return {
+        "scope": record.scope,
+        "distance_m": record.distance_m,
+        "sex": record.sex,
+        "category": record.category,
+        "nation": record.nation,
+        "time": format_duration(record.time_ms),
+        "holder": record.holder,
+        "date": record.date.isoformat() if record.date else None,
+        "venue": record.venue,
+        "source": record.source,
+        "margin_ms": margin_ms,
+        "margin": margin_text(margin_ms),
+        "verdict": verdict_,
+        "claim": claim,
+    }

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, ValidationException
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 
 from timing.actions import ActionError
@@ -129,7 +129,7 @@ def audit_data(live: LiveService) -> list[dict[str, Any]]:
 
 
 @get("/director", name="director")
-async def dashboard(request: Request, msg: str | None = None) -> Template | Redirect:
+async def dashboard(request: Request, msg: FromQuery[str | None] = None) -> Template | Redirect:
     if not _is_director(request):
         return Redirect("/director/login")
     return Template(
@@ -207,7 +207,7 @@ async def _act(request: Request, kind: str, data: dict[str, Any]) -> None:
 
 
 @post("/director/{kind:str}", status_code=200)
-async def form_action(request: Request, kind: str, data: Form) -> Template | Redirect:
+async def form_action(request: Request, kind: FromPath[str], data: Form) -> Template | Redirect:
     if not _is_director(request):
         return Redirect("/director/login")
     try:
@@ -234,7 +234,9 @@ async def api_audit(request: Request) -> list[dict[str, Any]]:
 
 
 @post("/api/director/{kind:str}", status_code=200)
-async def api_action(request: Request, kind: str, data: dict[str, Any]) -> dict[str, str]:
+async def api_action(
+    request: Request, kind: FromPath[str], data: JSONBody[dict[str, Any]]
+) -> dict[str, str]:
     _require(request)
     await _act(request, kind, data)
     return {"status": "ok"}

@@ -7,6 +7,7 @@ import json
 from litestar import Request, WebSocket, get, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.exceptions import NotFoundException, WebSocketDisconnect
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from web.live import LiveService, channel_name
@@ -29,7 +30,9 @@ async def index(request: Request) -> Template:
 
 
 @get("/races/{race_id:str}", name="leaderboard")
-async def leaderboard(request: Request, race_id: str, category: str | None = None) -> Template:
+async def leaderboard(
+    request: Request, race_id: FromPath[str], category: FromQuery[str | None] = None
+) -> Template:
     view = _found(leaderboard_view(_live(request), race_id, category), "race")
     return Template(
         "leaderboard.html", context={"board": view, "event": event_view(_live(request))}
@@ -37,19 +40,19 @@ async def leaderboard(request: Request, race_id: str, category: str | None = Non
 
 
 @get("/races/{race_id:str}/announcer", name="announcer")
-async def announcer(request: Request, race_id: str) -> Template:
+async def announcer(request: Request, race_id: FromPath[str]) -> Template:
     view = _found(announcer_view(_live(request), race_id), "race")
     return Template("announcer.html", context={"view": view})
 
 
 @get("/athletes/{bib:str}", name="athlete")
-async def athlete(request: Request, bib: str) -> Template:
+async def athlete(request: Request, bib: FromPath[str]) -> Template:
     view = _found(athlete_view(_live(request), bib), "bib")
     return Template("athlete.html", context={"a": view})
 
 
 @get("/search", name="search")
-async def search(request: Request, q: str = "") -> Template:
+async def search(request: Request, q: FromQuery[str] = "") -> Template:
     return Template("search.html", context={"q": q, "rows": search_view(_live(request), q)})
 
 
@@ -59,27 +62,29 @@ async def api_event(request: Request) -> dict:
 
 
 @get("/api/races/{race_id:str}")
-async def api_leaderboard(request: Request, race_id: str, category: str | None = None) -> dict:
+async def api_leaderboard(
+    request: Request, race_id: FromPath[str], category: FromQuery[str | None] = None
+) -> dict:
     return _found(leaderboard_view(_live(request), race_id, category), "race")
 
 
 @get("/api/races/{race_id:str}/announcer")
-async def api_announcer(request: Request, race_id: str) -> dict:
+async def api_announcer(request: Request, race_id: FromPath[str]) -> dict:
     return _found(announcer_view(_live(request), race_id), "race")
 
 
 @get("/api/athletes/{bib:str}")
-async def api_athlete(request: Request, bib: str) -> dict:
+async def api_athlete(request: Request, bib: FromPath[str]) -> dict:
     return _found(athlete_view(_live(request), bib), "bib")
 
 
 @get("/api/search")
-async def api_search(request: Request, q: str = "") -> list:
+async def api_search(request: Request, q: FromQuery[str] = "") -> list:
     return search_view(_live(request), q)
 
 
 @websocket("/ws/races/{race_id:str}")
-async def race_updates(socket: WebSocket, race_id: str) -> None:
+async def race_updates(socket: WebSocket, race_id: FromPath[str]) -> None:
     """A numbered snapshot (or the updates missed since `?since=N`), then live updates.
 
     Updates published between subscribing and the snapshot may arrive twice: clients
