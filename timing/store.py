@@ -126,9 +126,10 @@ class Store:
         engine_rows = [(p[0], p[1], p[5], p[4], p[6], p[7]) for p in params]
         return engine_rows, clean
 
-    def iter_reads(self, batch: int = 50_000) -> Iterator[list[ReadRow]]:
-        """Every journalled read, in id order, as the engine takes them."""
-        last = 0
+    def iter_reads(self, batch: int = 50_000, after: int = 0) -> Iterator[list[ReadRow]]:
+        """Every journalled read (with an id above `after`), in id order, as the engine
+        takes them."""
+        last = after
         with self.engine.connect() as conn:
             while True:
                 rows = conn.execute(
@@ -165,6 +166,10 @@ class Store:
                     select(model.seq).where(model.reader_id == reader, model.source == source)
                 ).all()
         return seqs
+
+    def last_read_id(self) -> int:
+        with Session(self.engine) as session:
+            return session.exec(select(func.max(RawRead.id))).one() or 0
 
     def count_reads(self) -> int:
         with Session(self.engine) as session:
@@ -230,9 +235,10 @@ class Store:
             session.refresh(action)
         return action
 
-    def actions(self) -> list[DirectorAction]:
+    def actions(self, after: int = 0) -> list[DirectorAction]:
         with Session(self.engine) as session:
-            return list(session.exec(select(DirectorAction).order_by(DirectorAction.id)))
+            query = select(DirectorAction).where(DirectorAction.id > after)
+            return list(session.exec(query.order_by(DirectorAction.id)))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -62,11 +62,15 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        task = asyncio.create_task(live.run_publisher(), name="publisher")
+        tasks = [
+            asyncio.create_task(live.run_publisher(), name="publisher"),
+            asyncio.create_task(live.follow(), name="follow the journal"),
+        ]
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
             store.close()
 
     app = Litestar(

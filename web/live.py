@@ -82,6 +82,13 @@ class LiveService:
         self.results: EventResults = self.engine.results()
         self.rows: dict[str, list[Row]] = event_rows(self.results, self.decided)
         self._changed = asyncio.Event()
+        # What this worker stored itself, so following the shared journal skips it.
+        self._own_reads: set[int] = set()
+        self._own_actions: set[int] = set()
+        self._followed_read = max(
+            (r[0] for b in store.iter_reads(after=0) for r in b[-1:]), default=0
+        )
+        self._followed_action = max((a.id or 0 for a in store.actions()), default=0)
         self._new_keys: set[tuple[str, Any]] = set()  # (chip, line) read since the last refresh
         self._update_feeds(publish=False)  # the channels start with the app, later
 
@@ -127,6 +134,7 @@ class LiveService:
             stored, clean = await asyncio.to_thread(self.store.append_reads, rows)
             if clean:
                 self.engine.add_reads(stored)
+                self._own_reads.update(r[0] for r in stored)
                 line_of = self.engine.line_of
                 self._new_keys.update(
                     (chip, line_of.get((reader, antenna), (reader, (antenna,))))
@@ -166,8 +174,33 @@ class LiveService:
                 self.store.record_action, who, kind, target, payload, reason
             )
             apply(self.engine, kind, target, payload, who, reason, action.at_ms)
+            self._own_actions.add(action.id or 0)
             self._changed.set()
         await self.refresh()
+
+    async def follow(self, interval_s: float = 1.0) -> None:
+        """Take in what other workers stored in the shared journal (several workers on
+        PostgreSQL); a lone worker finds only its own rows and skips them."""
+        while True:
+            await asyncio.sleep(interval_s)
+            async with self.lock:
+                batches = await asyncio.to_thread(
+                    lambda: list(self.store.iter_reads(after=self._followed_read))
+                )
+                actions = await asyncio.to_thread(self.store.actions, self._followed_action)
+                for batch in batches:
+                    self._followed_read = batch[-1][0]
+                    others = [r for r in batch if r[0] not in self._own_reads]
+                    if others:
+                        self.engine.add_reads(others)
+                        self._changed.set()
+                self._own_reads = {i for i in self._own_reads if i > self._followed_read}
+                for action in actions:
+                    self._followed_action = action.id or 0
+                    if action.id not in self._own_actions:
+                        replay_actions(self.engine, [action])
+                        self._changed.set()
+                self._own_actions = {i for i in self._own_actions if i > self._followed_action}
 
     # ---- publishing ------------------------------------------------------------------
 

@@ -50,3 +50,23 @@ def test_update_ingested_on_one_worker_reaches_a_spectator_on_another(
         else:
             raise AssertionError("the finisher never reached the other worker's spectator")
         assert message["type"] == "update"
+
+
+def test_a_worker_follows_what_another_stored(tmp_path: Path, redis_url: str) -> None:
+    """A phone that opens the page on the second worker gets the finisher in its snapshot:
+    that worker takes in the shared journal, not only the fanned-out updates."""
+    import time
+
+    ingest = make_settings(tmp_path / "a", redis_url=redis_url)
+    fanout = make_settings(tmp_path / "b", redis_url=redis_url, database_url=ingest.database_url)
+    with TestClient(create_app(ingest)) as worker_a, TestClient(create_app(fanout)) as worker_b:
+        g = gun_ms(ingest)
+        uplink(worker_a, "FIN", [read(1, "F0102", 1, g + 3_700_000)])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            rows = worker_b.get("/api/races/half").json()["rows"]
+            if any(r["bib"] == "102" and r["status"] == "FIN" for r in rows):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the second worker never took in the stored read")

@@ -1,0 +1,152 @@
+"""`retrotime publish` and `retrotime evidence`: the static result site and a record
+evidence pack, both rebuilt from the journal (no reader logs needed).
+
+Registered in `web/cli.py` with `main.add_command(publish)` and
+`main.add_command(evidence)`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from results.errors import ResultsError, SiteRefused
+from results.evidence import write_evidence
+from results.site import publish_site
+from timing.store import Store
+from web.cli import _database_url, _folder, console, database_option, err
+from web.replay import build_engine
+
+generated_option = click.option(
+    "--generated-at",
+    "generated_at",
+    default=None,
+    metavar="ISO8601",
+    help="The time written as 'generated' (default: SOURCE_DATE_EPOCH if set, else now); "
+    "the same journal and time give byte-identical files.",
+)
+
+
+def _generated_at(value: str | None) -> datetime:
+    if value:
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is not an ISO 8601 time like 2026-04-12T18:00:00+01:00",
+                param_hint="--generated-at",
+            ) from None
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@click.command()
+@click.argument("event_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the site (empty, or an earlier RetroTime site).",
+)
+@click.option("--force", is_flag=True, help="Write into a non-empty folder that is not a site.")
+@generated_option
+@database_option
+def publish(
+    event_dir: Path,
+    out_dir: Path,
+    force: bool,
+    generated_at: str | None,
+    database_url: str | None,
+) -> None:
+    """Publish the static result site: race, category and athlete pages, CSV and JSON."""
+    folder = _folder(event_dir)
+    when = _generated_at(generated_at)
+    store = Store(_database_url(folder, database_url))
+    try:
+        if store.count_reads() == 0:
+            err.print("[yellow]the journal holds no reads: every runner will be DNS[/]")
+        engine = build_engine(folder, store)
+        results = engine.results()
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("publishing", total=None)
+            summary = publish_site(
+                out_dir,
+                folder,
+                results,
+                store.count_quarantined(),
+                when,
+                store.actions(),
+                force=force,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except SiteRefused as exc:
+        err.print(f"[bold red]refused:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except ResultsError as exc:
+        err.print(f"[bold red]cannot publish:[/] {exc}", highlight=False)
+        sys.exit(2)
+    finally:
+        store.close()
+    console.print(
+        f"{summary.files:,} files ({summary.pages:,} pages, {summary.bytes / 1e6:.1f} MB) "
+        f"written to {out_dir}"
+        + (f"; {summary.removed:,} files of the earlier site removed" if summary.removed else ""),
+        highlight=False,
+    )
+
+
+@click.command()
+@click.argument("event_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--bib", required=True, help="The bib whose result the pack documents.")
+@click.option(
+    "--out",
+    "out_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The zip file to write.",
+)
+@generated_option
+@database_option
+def evidence(
+    event_dir: Path,
+    bib: str,
+    out_file: Path,
+    generated_at: str | None,
+    database_url: str | None,
+) -> None:
+    """Write the record evidence pack of one bib: raw reads, crossings, flags, decisions."""
+    folder = _folder(event_dir)
+    when = _generated_at(generated_at)
+    store = Store(_database_url(folder, database_url))
+    try:
+        engine = build_engine(folder, store)
+        size, digest = write_evidence(out_file, engine, store, bib, when)
+    except ResultsError as exc:
+        err.print(f"[bold red]no evidence pack:[/] {exc}", highlight=False)
+        sys.exit(2)
+    finally:
+        store.close()
+    console.print(f"{out_file} ({size:,} bytes) SHA-256 {digest}", highlight=False)
