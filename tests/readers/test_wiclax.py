@@ -119,6 +119,8 @@ reads = st.builds(
     chip=st.text("0123456789ABCDEFabcdef", min_size=1, max_size=16),
     antenna=st.integers(1, 0xFFFF),
     time_ms=representable_ms(),
+    rssi=st.none(),  # Wiclax lines carry no signal strength
+    reader_seq=st.none(),
 )
 
 
