@@ -21,6 +21,7 @@ from timing.errors import FolderError
 from timing.folder import EventFolder, load_folder
 from timing.report import results_json
 from timing.store import Store
+from web.cli_publish import evidence, publish
 from web.replay import replay
 from web.settings import Settings, hash_password, load_tokens
 
@@ -387,6 +388,9 @@ def demo(host: str, port: int, speed: float, seed: int) -> None:
         sample.stop_all(agents, stop, ports)
         console.print("demo stopped")
 
+
+main.add_command(publish)
+main.add_command(evidence)
 
 if __name__ == "__main__":
     main()

@@ -73,7 +73,6 @@ class LiveService:
         self.publish = publish or (lambda channel, data: None)
         self.interval_s = interval_s
         self.engine: Engine = build_engine(folder, store)
-        replay_actions(self.engine, store.actions())
         self.lock = asyncio.Lock()
         self.streams: dict[tuple[str, str], Stream] = {}
         self.health = {rid: ReaderHealth(rid) for rid in folder.event.readers}
@@ -142,7 +141,6 @@ class LiveService:
                 )
             else:  # some were already stored under other ids: rebuild from the journal
                 self.engine = build_engine(self.folder, self.store)
-                replay_actions(self.engine, self.store.actions())
             stream.add([e["seq"] for e in entries])
             self.health[reader].reads += len(fresh)
             self._changed.set()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from readers.formats import get_format
 from readers.read import FormatContext, ParseError
+from timing.actions import replay_actions
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder
 from timing.store import JournalRow, Store, now_ms
@@ -29,10 +30,11 @@ class ReplaySummary:
 
 
 def build_engine(folder: EventFolder, store: Store) -> Engine:
-    """An engine holding every read already in the journal."""
+    """An engine holding every read and every director decision already journalled."""
     engine = Engine(folder)
     for batch in store.iter_reads():
         engine.add_reads(batch)
+    replay_actions(engine, store.actions())
     return engine
 
 

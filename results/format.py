@@ -1,0 +1,49 @@
+"""Small text helpers of the published site: file names, paces, distances, sort keys."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+_CATEGORY = re.compile(r"^([A-Z]?)(U?)(\d*)")
+
+
+def slug(text: str) -> str:
+    """A file name for any id: letters, digits, `-` and `_` stay, every other character
+    becomes `~` and its UTF-8 bytes in hex. Injective (UTF-8 is prefix-free), never empty
+    for a non-empty id, never `.` or `..`, and needs no URL quoting."""
+    return "".join(c if c in _SAFE else "~" + c.encode().hex() for c in text)
+
+
+def format_pace(seconds_per_km: float | None) -> str:
+    """`M:SS /km`, seconds rounded down like every written time."""
+    if seconds_per_km is None:
+        return ""
+    seconds = int(seconds_per_km)
+    return f"{seconds // 60}:{seconds % 60:02d} /km"
+
+
+def format_km(metres: float) -> str:
+    return f"{metres / 1000:g} km"
+
+
+def category_key(category: str) -> tuple[str, int, int, str]:
+    """Categories in age order within each sex: F, FU20, F20-34 ... F80+, then M, X."""
+    match = _CATEGORY.match(category)
+    assert match is not None  # the pattern matches every string
+    sex, under, low = match.groups()
+    rest = category[len(sex) :]
+    if not rest:
+        return (sex, 0, 0, category)
+    if not low:
+        return (sex, 3, 0, category)
+    return (sex, 1 if under else 2, int(low), category)
+
+
+def search_key(*parts: str) -> str:
+    """Lower case without marks (accents), as the page's script folds what the user types:
+    `toLowerCase().normalize("NFD").replace(/\\p{M}/gu, "")`."""
+    text = " ".join(p for p in parts if p).lower()
+    folded = unicodedata.normalize("NFD", text)
+    return "".join(c for c in folded if not unicodedata.category(c).startswith("M"))

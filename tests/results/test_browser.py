@@ -1,0 +1,115 @@
+"""The published site in a real headless Chromium, opened from disk (file://)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing (CI must install Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A desktop page that fails the test on a script error or any request off the disk."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    outside: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: r.url.startswith("file://") or outside.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    yield page
+    assert outside == [], f"the site loaded something from outside: {outside}"
+    assert errors == [], errors
+    context.close()
+
+
+def visible_rows(page) -> list[dict[str, str]]:
+    return page.eval_on_selector_all(
+        "#results tbody tr:not([hidden])",
+        "rows => rows.map(r => ({sex: r.dataset.sex, cat: r.dataset.cat,"
+        " name: r.querySelector('th').textContent}))",
+    )
+
+
+def test_race_page_filters_and_search_work(page, site: Path, tmp_path: Path) -> None:
+    page.goto((site / "races" / "half" / "index.html").as_uri())
+    total = page.locator("#results tbody tr").count()
+    assert total == 120
+    assert page.locator("#filters").is_visible()  # the script revealed the controls
+    assert page.locator("#filter-count").text_content() == "120 results"
+    page.screenshot(path=str(tmp_path / "race.png"), full_page=True)
+
+    page.select_option("select[name=sex]", "F")
+    women = visible_rows(page)
+    assert 0 < len(women) < total and {r["sex"] for r in women} == {"F"}
+    assert page.locator("#filter-count").text_content() == f"{len(women)} of 120 results shown"
+
+    page.select_option("select[name=cat]", "F35-39")
+    rows = visible_rows(page)
+    assert rows and {r["cat"] for r in rows} == {"F35-39"}
+
+    page.select_option("select[name=sex]", "")
+    page.select_option("select[name=cat]", "")
+    page.fill("input[name=q]", "fernandez")  # no accent typed, the name has one
+    found = visible_rows(page)
+    assert found and all("Fernández" in r["name"] for r in found)
+    page.fill("input[name=q]", "")
+    assert len(visible_rows(page)) == total
+    assert (tmp_path / "race.png").stat().st_size > 10_000
+
+
+def test_filters_preset_from_the_link(page, site: Path) -> None:
+    page.goto((site / "races" / "half" / "index.html").as_uri() + "#cat=M20-34")
+    rows = visible_rows(page)
+    assert rows and {r["cat"] for r in rows} == {"M20-34"}
+
+
+def test_athlete_page_on_a_phone(browser, site: Path, tmp_path: Path) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2)
+    page = context.new_page()
+    page.goto((site / "races" / "half" / "athletes" / "506.html").as_uri())
+    assert page.locator("h1").text_content() == "Ines Fernández bib 506"
+    assert page.locator("svg.pace-chart circle").count() == 4
+    assert page.locator("svg.pace-chart").bounding_box()["width"] <= 375
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 375, f"the page scrolls sideways on a phone ({wide}px)"
+    page.screenshot(path=str(tmp_path / "athlete.png"), full_page=True)
+    assert (tmp_path / "athlete.png").stat().st_size > 10_000
+    page.goto((site / "races" / "half" / "index.html").as_uri())
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # the table scrolls
+    context.close()
+
+
+def test_print_hides_the_controls(page, site: Path) -> None:
+    page.goto((site / "races" / "half" / "index.html").as_uri())
+    page.emulate_media(media="print")
+    assert not page.locator("#filters").is_visible()
+    assert page.locator("#results").is_visible()
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")
