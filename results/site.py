@@ -25,12 +25,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from results.errors import ResultsError, SiteRefused
 from results.exports import json_bytes, race_csv, race_json
-from results.pages import STATUS_LABELS, Page, RacePage, build_pages, public_flags
+from results.pages import (
+    PUBLIC_FLAG_STATUSES,
+    STATUS_LABELS,
+    Page,
+    RacePage,
+    build_pages,
+    public_flags,
+)
 from timing.engine import EventResults
 from timing.folder import EventFolder
 from timing.report import results_json
@@ -68,6 +76,29 @@ def render(page: Page) -> bytes:
     return environment().get_template(page.template).render(page=page).encode("utf-8")
 
 
+def public_json(data: dict[str, Any]) -> dict[str, Any]:
+    """The results JSON as published: the same contract, with only the flags the director
+    confirmed (open or dismissed suspicions are not for the public)."""
+    races = [
+        {
+            **race,
+            "results": [
+                {
+                    **r,
+                    "flags": [
+                        f
+                        for f in r["flags"]
+                        if str(f.get("status", "")).lower() in PUBLIC_FLAG_STATUSES
+                    ],
+                }
+                for r in race["results"]
+            ],
+        }
+        for race in data["races"]
+    ]
+    return {**data, "races": races}
+
+
 def site_files(
     folder: EventFolder,
     results: EventResults,
@@ -78,7 +109,7 @@ def site_files(
     """How many files the site has, and the files (path, content) in a stable order."""
     pages = build_pages(folder, results, generated_at, actions)
     event = folder.event
-    data = results_json(event.name, results, quarantined, event.timezone, generated_at)
+    data = public_json(results_json(event.name, results, quarantined, event.timezone, generated_at))
     statics = sorted(p for p in STATIC.iterdir() if p.is_file())
     by_id = {rr.race.id: rr for rr in results.races}
 

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from results.errors import ResultsError, SiteRefused
-from results.site import MANIFEST, publish_site
+from results.site import MANIFEST, public_json, publish_site
 from tests.results.conftest import GENERATED, Example
 from tests.results.htmlcheck import check_page, table
 from timing.report import results_json
@@ -47,13 +47,19 @@ def test_every_internal_link_resolves(site: Path) -> None:
 
 
 def test_site_json_is_the_replay_contract(site: Path, example: Example) -> None:
-    expected = results_json(
-        example.folder.event.name,
-        example.results,
-        example.store.count_quarantined(),
-        example.folder.event.timezone,
-        GENERATED,
+    """The replay JSON, with only the flags the director confirmed."""
+    expected = public_json(
+        results_json(
+            example.folder.event.name,
+            example.results,
+            example.store.count_quarantined(),
+            example.folder.event.timezone,
+            GENERATED,
+        )
     )
+    for race in expected["races"]:
+        for result in race["results"]:
+            assert all(f["status"] == "confirmed" for f in result["flags"])
     assert json.loads((site / "results.json").read_text(encoding="utf-8")) == expected
     for race in expected["races"]:
         mine = json.loads((site / "races" / race["id"] / "results.json").read_text("utf-8"))
