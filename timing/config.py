@@ -33,8 +33,9 @@ class Validation:
     facing_min_reads: int = 4  # the leading chip's reads at an oncoming panel, at least
     facing_min_db: float = 6.0  # its peak RSSI above the other chip's, at least
     chip_gap_s: float = 5.0  # both chips at one point further apart than this: separated
-    lost_chip_chance: float = 0.001  # a chip unread to the end less likely than this by chance: lost
-    shortcut_pace_ratio: float = 0.85  # across a missed point, faster than this x own pace: shortcut
+    lost_chip_chance: float = 0.001  # a chip unread to the end by chance less likely: lost
+    shortcut_pace_ratio: float = 0.85  # across a missed point, under this x own pace: shortcut
+    min_read_share: float = 0.55  # chips read less fully are "sparse": no lost-chip verdict
 
 
 VALIDATION_BOUNDS: dict[str, tuple[float, float]] = {
@@ -46,6 +47,7 @@ VALIDATION_BOUNDS: dict[str, tuple[float, float]] = {
     "chip_gap_s": (0.5, 600.0),
     "lost_chip_chance": (0.0, 1.0),
     "shortcut_pace_ratio": (0.1, 1.0),
+    "min_read_share": (0.0, 1.0),
 }
 DEFAULT_WATCH_MARGIN = 0.05
 

@@ -5,19 +5,37 @@ One engine serves live timing and replay. Reads go into per-(chip, line) buckets
 crossings of those buckets, the passings and results of their runners, the places
 of their races. Fed one read at a time or all at once, it ends in the same state,
 because every derived value is a function of the buckets' sorted contents.
+
+Each runner's result carries the validation flags (with the director's decisions on
+them), the records it breaks, equals or comes within `watch_margin` of, and, while on
+course, a projected finish. Records the director confirms from the event's own results
+join the record book for everyone else (`confirm_record`).
 """
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass, field, replace
 
+from timing.chips import alone_passings, apart
+from timing.claims import RecordConfirmation, confirmed_records, records_of
 from timing.config import Race
 from timing.crossings import BucketRead, Crossing, LineKey, cluster
+from timing.flags import (
+    Decision,
+    DecisionError,
+    FlagKey,
+    check_code,
+    decided_flags,
+    flag_status,
+)
 from timing.folder import EventFolder
 from timing.participants import Participant
-from timing.passings import bind, race_lines
+from timing.passings import Passing, bind, race_lines
+from timing.projection import project_ms
+from timing.records import SCOPES, Record, RecordBook, load_world_bests, merge_records
 from timing.results import Result, rank, runner_result
+from timing.validation import Runner, skipped_checks, two_chips, validate
 
 # A journalled read as the engine takes it: (id, reader, chip, antenna, time ms, rssi).
 ReadRow = tuple[int, str, str, int, int, float | None]
@@ -36,6 +54,7 @@ class UnknownChip:
 class RaceResults:
     race: Race
     results: list[Result]
+    skipped_checks: list[dict[str, str]] = field(default_factory=list)  # {"code", "reason"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +76,9 @@ class Engine:
         self.races = {r.id: r for r in self.event.races}
         self.lines_by_race = {r.id: race_lines(r) for r in self.event.races}
         self.line_of = self._line_map()
+        self.point_order = {
+            r.id: {p.id: i for i, p in enumerate(r.points)} for r in self.event.races
+        }
         self.owner: dict[str, str] = {}  # chip -> bib
         for person in folder.participants:
             for chip in person.chips:
@@ -70,6 +92,12 @@ class Engine:
         self.gun_override: dict[tuple[str, str], int] = {}
         self.status_override: dict[str, str] = {}
         self.manual: dict[str, list[tuple[int, int]]] = {}
+        self.decisions: dict[str, dict[FlagKey, Decision]] = {}  # bib -> flag -> decision
+        self.confirmations: dict[str, RecordConfirmation] = {}  # bib -> record confirmation
+        defaults = load_world_bests() if self.event.world_bests else []
+        self.base_records = merge_records(defaults, folder.records)
+        self.book = RecordBook(self.base_records)
+        self._event_records: list[Record] = []  # confirmed from this event's results
         self._dirty_keys: set[tuple[str, LineKey]] = set()
         self._dirty_bibs: set[str] = set(self.people)
         self._dirty_races: set[str] = set(self.races)
@@ -155,6 +183,53 @@ class Engine:
         self.unknown.pop(chip, None)
         self._dirty_bibs.add(bib)
 
+    def decide_flag(
+        self,
+        bib: str,
+        code: str,
+        point: str | None,
+        status: str,
+        by: str,
+        reason: str = "",
+        at_ms: int = 0,
+    ) -> None:
+        """A director's decision on the flag (bib, code, point): open, dismissed or
+        confirmed (also "dismiss", "confirm", "dq", "reopen"). It is kept whether or not
+        validation raises the flag now, and joins it whenever it does."""
+        if bib not in self.people:
+            raise DecisionError(f"unknown bib {bib!r}")
+        key = (check_code(code), point or "")
+        decision = Decision(flag_status(status), by, at_ms, reason)
+        self.decisions.setdefault(bib, {})[key] = decision
+        self._dirty_bibs.add(bib)
+
+    def confirm_record(
+        self,
+        bib: str,
+        by: str,
+        reason: str = "",
+        at_ms: int = 0,
+        scopes: tuple[str, ...] | list[str] | None = None,
+    ) -> None:
+        """The director confirms a runner's record time. Event, course and age-group
+        records it breaks or equals (or, with `scopes`, only those; a scope with no
+        record yet is set by it) enter the record book; world and national claims stay
+        pending ratification by their record body."""
+        if bib not in self.people:
+            raise DecisionError(f"unknown bib {bib!r}")
+        if scopes is not None:
+            bad = [s for s in scopes if s not in SCOPES]
+            if bad:
+                raise DecisionError(f"unknown record scope(s) {bad} (scopes: {', '.join(SCOPES)})")
+        chosen = tuple(scopes) if scopes is not None else None
+        self.confirmations[bib] = RecordConfirmation(by, at_ms, reason, chosen)
+        self._dirty_bibs.add(bib)
+
+    def withdraw_record(self, bib: str) -> None:
+        """Undo `confirm_record`: the runner's record leaves the book."""
+        self.confirmations.pop(bib, None)
+        self._dirty_bibs.add(bib)
+
     # ---- output ------------------------------------------------------------------
 
     def gun_ms(self, person: Participant) -> int:
@@ -183,12 +258,16 @@ class Engine:
             self._results[bib] = self._runner(person)
             self._dirty_races.add(person.race)
         self._dirty_bibs.clear()
+        self._settle_records()
         for race_id in self._dirty_races:
             mine = [r for r in self._results.values() if r.participant.race == race_id]
             self._ranked[race_id] = rank(mine, self.races[race_id].ranking)
         self._dirty_races.clear()
         return EventResults(
-            [RaceResults(race, self._ranked.get(race.id, [])) for race in self.event.races],
+            [
+                RaceResults(race, self._ranked.get(race.id, []), skipped_checks(race, self.book))
+                for race in self.event.races
+            ],
             sorted(self.unknown.values(), key=lambda u: u.chip),
             self.read_count,
             sum(len(c) for c in self.crossings.values()),
@@ -196,16 +275,69 @@ class Engine:
 
     def _runner(self, person: Participant) -> Result:
         race = self.races[person.race]
-        crossings: list[Crossing] = []
-        for chip in person.chips:
-            crossings.extend(self.chip_crossings(chip))
+        settings = self.event.validation
+        by_chip = {chip: self.chip_crossings(chip) for chip in person.chips}
+        crossings: list[Crossing] = [c for chip in person.chips for c in by_chip[chip]]
         gun = self.gun_ms(person)
-        passings = bind(
-            race,
-            gun,
-            crossings,
-            self.lines_by_race[race.id],
-            self.manual.get(person.bib, []),
-            self.span_ms,
+        lines, span = self.lines_by_race[race.id], self.span_ms
+
+        def bind_alone(some: list[Crossing]) -> list[Passing]:
+            return bind(race, gun, some, lines, [], span)
+
+        alone = None
+        if two_chips(race, person):
+            front, back = by_chip[person.chip_front], by_chip[person.chip_back or ""]
+            alone = alone_passings(front, back, bind_alone)
+            if apart(race, alone, settings) is not None:
+                crossings = front  # the bib chip times the runner
+        passings = bind(race, gun, crossings, lines, self.manual.get(person.bib, []), span)
+        override = self.status_override.get(person.bib)
+        result = runner_result(person, race, gun, passings, override)
+        zero = result.start_ms if result.start_ms is not None else gun
+        runner = Runner(
+            person, race, gun, zero, passings, result.splits, by_chip, alone, self._read_times
         )
-        return runner_result(person, race, gun, passings, self.status_override.get(person.bib))
+        flags = validate(runner, settings, self.book)
+        decisions = self.decisions.get(person.bib, {})
+        result.flags = decided_flags(
+            flags, decisions, self.event.timezone, self.point_order[race.id]
+        )
+        confirmed = {f["code"] for f in result.flags if f["status"] == "confirmed"}
+        if override is None and confirmed & set(self.event.dq_on):
+            result.status = "DQ"
+        if result.status == "DNF" and override is None:
+            projected = project_ms(result.splits, race.distance_m, settings.riegel_exponent)
+            if projected is not None and race.ranking == "gun":
+                projected += zero - gun
+            result.projected_finish_ms = projected
+        self._records_of(result)
+        return result
+
+    def _read_times(self, crossing: Crossing) -> list[int]:
+        bucket = self.buckets.get((crossing.chip, crossing.line), [])
+        lo = bisect_left(bucket, crossing.first_ms, key=lambda r: r[0])
+        hi = bisect_right(bucket, crossing.last_ms, key=lambda r: r[0])
+        ids = set(crossing.read_ids)
+        return [t for t, rid, _rssi in bucket[lo:hi] if rid in ids]
+
+    # ---- records -------------------------------------------------------------------
+
+    def _records_of(self, result: Result) -> None:
+        race = self.races[result.participant.race]
+        confirmation = self.confirmations.get(result.bib)
+        records_of(result, race, self.book, confirmation, self.event.watch_margin)
+
+    def _settle_records(self) -> None:
+        """Put confirmed records of this event into the book until it stops changing
+        (a confirmed record changes what the others are measured against)."""
+        for _ in range(5):
+            records = confirmed_records(
+                self.event, self.races, self._results, self.confirmations, self.book
+            )
+            if records == self._event_records:
+                return
+            self._event_records = records
+            self.book = RecordBook([*self.base_records, *records])
+            for result in self._results.values():
+                self._records_of(result)
+            self._dirty_races.update(self.races)

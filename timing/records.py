@@ -206,14 +206,12 @@ def verdict(time_ms: int, record_ms: int, watch_margin: float) -> str | None:
 
 
 def margin_text(margin_ms: int) -> str:
-    """A margin as `-0:00:12.3` (faster) or `+0:01:02.0` (slower)."""
+    """A margin as `-0:00:12.3` (faster), `+0:01:02.0` (slower) or `0:00:00.0`."""
     text = format_duration(abs(margin_ms)) or ""
-    return ("-" if margin_ms < 0 else "+") + text
+    return ("-" if margin_ms < 0 else "+" if margin_ms > 0 else "") + text
 
 
-def record_json(
-    record: Record, margin_ms: int, verdict_: str, claim: str | None
-) -> dict[str, Any]:
+def record_json(record: Record, margin_ms: int, verdict_: str, claim: str | None) -> dict[str, Any]:
     return {
         "scope": record.scope,
         "distance_m": record.distance_m,

@@ -26,6 +26,7 @@ def results_json(
                 "id": rr.race.id,
                 "name": rr.race.name,
                 "distance_m": rr.race.distance_m,
+                "skipped_checks": rr.skipped_checks,
                 "results": [result_json(r) for r in rr.results],
             }
             for rr in results.races
@@ -72,4 +73,6 @@ def result_json(r: Result) -> dict[str, Any]:
         ],
         "flags": r.flags,
         "records": r.records,
+        "projected_finish": format_duration(r.projected_finish_ms),
+        "on_record_pace": r.on_record_pace,
     }

@@ -46,6 +46,10 @@ class Result:
     place_category: int | None = None
     flags: list[dict[str, Any]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
+    # Record watch, for a runner still on course: the projected race time (by the
+    # race's ranking, a duration) and the scopes of the records it would beat.
+    projected_finish_ms: int | None = None
+    on_record_pace: list[str] = field(default_factory=list)
 
     @property
     def bib(self) -> str:

@@ -1,10 +1,12 @@
 """The folder validator: every problem at once, each with file, line and field."""
 
+import re
 from pathlib import Path
 
 import pytest
 
 from tests.timing.builders import EVENT_TOML, person, write_folder
+from timing.config import DEFAULT_WATCH_MARGIN, VALIDATION_BOUNDS, Validation
 from timing.errors import FolderError
 from timing.folder import load_folder
 
@@ -105,3 +107,69 @@ def test_records_file_validated(tmp_path: Path) -> None:
     assert any(p.startswith("records.csv:3: scope:") for p in found)
     assert any(p.startswith("records.csv:3: distance_m:") for p in found)
     assert any(p.startswith("records.csv:3: time:") for p in found)
+
+
+def test_validation_rules_and_records_tables(tmp_path: Path) -> None:
+    toml = EVENT_TOML + (
+        "\n[validation]\npace_tolerance = 0.05\nfacing_min_reads = 6\nchip_gap_s = 8\n"
+        '\n[rules]\ndq_on = ["WRONG_WAY", "CHIP_SEPARATED"]\n'
+        "\n[records]\nwatch_margin = 0.1\nworld_bests = false\n"
+    )
+    event = load_folder(write_folder(tmp_path, toml=toml)).event
+    assert event.validation.pace_tolerance == 0.05
+    assert event.validation.facing_min_reads == 6 and event.validation.chip_gap_s == 8.0
+    assert event.validation.riegel_exponent == 1.06  # a default
+    assert event.dq_on == ("WRONG_WAY", "CHIP_SEPARATED")
+    assert (event.watch_margin, event.world_bests) == (0.1, False)
+    assert not {"validation", "rules", "records"} & set(event.extra)
+
+
+def test_validation_defaults(tmp_path: Path) -> None:
+    event = load_folder(write_folder(tmp_path)).event
+    assert event.validation.pace_tolerance == 0.03
+    assert (event.dq_on, event.watch_margin, event.world_bests) == ((), 0.05, True)
+
+
+def test_bad_validation_keys_reported_with_lines(tmp_path: Path) -> None:
+    toml = EVENT_TOML + (
+        '\n[validation]\npace_tolerance = 0.9\nfacing_min_db = "loud"\nsnooze = 1\n'
+        '\n[rules]\ndq_on = ["WALKING"]\n'
+        "\n[records]\nwatch_margin = -1\n"
+    )
+    found = problems(write_folder(tmp_path, toml=toml))
+    lines = toml.splitlines()
+
+    def at(text: str) -> int:
+        return next(i for i, line in enumerate(lines, 1) if line.startswith(text))
+
+    assert any(
+        p.startswith(f"event.toml:{at('pace_tolerance')}: validation.pace_tolerance: 0.9")
+        for p in found
+    )
+    assert f"event.toml:{at('facing_min_db')}: validation.facing_min_db: must be a number" in found
+    assert any(
+        p.startswith(f"event.toml:{at('snooze')}: validation.snooze: unknown key") for p in found
+    )
+    assert any(
+        p.startswith(f"event.toml:{at('dq_on')}: rules.dq_on: must be a list of flag codes")
+        for p in found
+    )
+    assert any(
+        p.startswith(f"event.toml:{at('watch_margin')}: records.watch_margin:") for p in found
+    )
+
+
+def test_readme_documents_every_validation_key_with_its_default() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        match = re.match(r"^\| `\[(\w+)\] (\w+)` \| `?([^`|]+?)`? \|", line)
+        if match:
+            rows[match[1], match[2]] = match[3].strip()
+    defaults = Validation()
+    for key in VALIDATION_BOUNDS:
+        assert float(rows["validation", key]) == getattr(defaults, key), key
+    assert rows["rules", "dq_on"] == "[]"
+    assert float(rows["records", "watch_margin"]) == DEFAULT_WATCH_MARGIN
+    assert rows["records", "world_bests"] == "true"
+    assert len(rows) == len(VALIDATION_BOUNDS) + 3

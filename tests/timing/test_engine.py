@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.timing.builders import write_folder
+from tests.timing.builders import EVENT_TOML, write_folder
 from timing.engine import Engine
 from timing.folder import EventFolder, load_folder
 from timing.report import result_json
@@ -196,6 +196,10 @@ def test_manual_passing_and_director_status(folder: EventFolder) -> None:
 
 
 def _race_rows(folder: EventFolder, seed: int) -> list[tuple]:
+    """A random race of the four runners, with what validation flags: the 10 km gate
+    crossed along, the wrong way or on one line only, facing either way at its panel;
+    back chips seen apart from the front ones at the finish; paces from plausible to
+    far under the record (a 1-3 hour half marathon)."""
     import random
 
     rng = random.Random(seed)
@@ -207,19 +211,48 @@ def _race_rows(folder: EventFolder, seed: int) -> list[tuple]:
         if rng.random() < 0.8:
             feed.crossing(bib, "START", t0)
         if rng.random() < 0.8:
-            feed.crossing(bib, "MID", t0 + total // 2, antenna=rng.choice([1, 2]))
+            mid = t0 + total // 2 - 1500  # MID runs 1.5 s slow
+            how = rng.choice(["along", "wrong way", "one line", "forwards"])
+            first, second = (2, 1) if how == "wrong way" else (1, 2)
+            feed.crossing(bib, "MID", mid, antenna=first)
+            if how != "one line":
+                feed.crossing(bib, "MID", mid + 1500, antenna=second)
+            lead, trail = ("F", "B") if how == "forwards" else ("B", "F")
+            feed.burst("MID", f"{lead}{bib:04d}", 3, mid - 1000, n=8, peak=4)
+            feed.burst("MID", f"{trail}{bib:04d}", 3, mid - 900, n=1, peak=3)
         if rng.random() < 0.8:
-            feed.crossing(bib, "FIN", t0 + total)
+            finish = t0 + total
+            if rng.random() < 0.3:  # the back chip a minute behind its runner
+                feed.burst("FIN", f"F{bib:04d}", 1, finish)
+                feed.burst("FIN", f"B{bib:04d}", 1, finish + 60_000)
+            else:
+                feed.crossing(bib, "FIN", finish)
     feed.burst("FIN", "STRAY1", 1, gun(folder) + HOUR)
     return feed.rows
+
+
+def _decide(engine: Engine) -> None:
+    """Director decisions, some on flags the reads may never raise."""
+    engine.decide_flag("101", "WRONG_WAY", "10k", "confirmed", "ana", "video", 1_000)
+    engine.decide_flag("102", "IMPLAUSIBLE_PACE", "finish", "dismissed", "ana", "", 2_000)
+    engine.decide_flag("104", "FORWARD_FACING", "10k", "confirmed", "bo", "photo", 3_000)
+    engine.confirm_record("103", "ana", "checked", 4_000)
 
 
 def _snapshot(engine: Engine) -> list:
     results = engine.results()
     return [[result_json(r) for r in rr.results] for rr in results.races] + [
+        [rr.skipped_checks for rr in results.races],
         [(u.chip, u.reads) for u in results.unknown_chips],
         results.crossings,
     ]
+
+
+RECORDS = (
+    "scope,distance_m,sex,category,time,holder,nation,date,venue,source\n"
+    "course,21097.5,F,,2:00:00,Maya Okafor,GBR,2025-04-13,Riverside,2025 results\n"
+    "course,21097.5,M,,2:10:00,Tom Reyes,GBR,2025-04-13,Riverside,2025 results\n"
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -227,19 +260,56 @@ def _snapshot(engine: Engine) -> list:
     seed=st.integers(0, 10_000),
     order=st.randoms(use_true_random=False),
     checkpoints=st.lists(st.integers(0, 200), max_size=6),
+    act_at=st.integers(0, 200),
 )
-def test_live_equals_batch(tmp_path_factory, seed: int, order, checkpoints: list[int]) -> None:
-    """Reads fed one at a time, shuffled, with results taken along the way, end where a
-    batch replay of the same reads ends."""
-    folder = load_folder(write_folder(tmp_path_factory.mktemp("ev")))
+def test_live_equals_batch(
+    tmp_path_factory, seed: int, order, checkpoints: list[int], act_at: int
+) -> None:
+    """Reads fed one at a time, shuffled, with results taken along the way and the
+    director's decisions given mid-stream, end where a batch replay of the same reads
+    and decisions ends: flags, records and the record watch included."""
+    toml = EVENT_TOML + '\n[rules]\ndq_on = ["WRONG_WAY"]\n'
+    path = write_folder(tmp_path_factory.mktemp("ev"), toml=toml)
+    (path / "records.csv").write_text(RECORDS, encoding="utf-8")
+    folder = load_folder(path)
     rows = _race_rows(folder, seed)
     batch = Engine(folder)
+    _decide(batch)
     batch.add_reads(rows)
     live = Engine(folder)
     shuffled = rows[:]
     order.shuffle(shuffled)
     for i, row in enumerate(shuffled):
         live.add_reads([row])
+        if i == act_at:
+            _decide(live)
         if i in checkpoints:
             live.results()
+    if act_at >= len(shuffled):
+        _decide(live)
     assert _snapshot(live) == _snapshot(batch)
+
+
+def test_live_equals_batch_covers_flags_and_records(tmp_path: Path) -> None:
+    """The random races above do raise every kind of verdict the snapshot compares."""
+    path = write_folder(tmp_path, toml=EVENT_TOML + '\n[rules]\ndq_on = ["WRONG_WAY"]\n')
+    (path / "records.csv").write_text(RECORDS, encoding="utf-8")
+    folder = load_folder(path)
+    seen: set[str] = set()
+    for seed in range(40):
+        engine = Engine(folder)
+        _decide(engine)
+        engine.add_reads(_race_rows(folder, seed))
+        for r in engine.results().races[0].results:
+            seen.update(f["code"] for f in r.flags)
+            seen.update(f"record {x['verdict']}" for x in r.records)
+            seen.update(f"claim {x['claim']}" for x in r.records)
+            seen.update(f"flag {f['status']}" for f in r.flags)
+            seen.update(["DQ"] if r.status == "DQ" else [])
+            seen.update(["projected"] if r.projected_finish_ms else [])
+    expected = {
+        "WRONG_WAY", "FORWARD_FACING", "IMPLAUSIBLE_PACE", "MISSED_SPLIT", "CHIP_SEPARATED",
+        "record broken", "record within margin", "claim pending review", "claim confirmed",
+        "flag open", "flag confirmed", "flag dismissed", "DQ", "projected",
+    }  # fmt: skip
+    assert expected <= seen, expected - seen

@@ -1,0 +1,117 @@
+"""Record claims: what a result does against the record book, and the record watch.
+
+A finisher's result lists the applicable records it breaks, equals or comes within
+`watch_margin` of, each with a claim: "pending review" while the runner has flags not
+dismissed, else "pending ratification"; "confirmed" once the director confirms an
+event, course or age-group record. A runner on course gets the scopes of the records
+their projected finish beats. Confirmed records become records of the book
+(`confirmed_records`), which the engine re-reads until it settles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from timing.config import Event, Race
+from timing.records import LOCAL_SCOPES, SCOPES, Record, RecordBook, record_json, verdict
+from timing.results import Result
+
+
+@dataclass(frozen=True, slots=True)
+class RecordConfirmation:
+    by: str
+    at_ms: int
+    reason: str
+    scopes: tuple[str, ...] | None  # None: every local record the result breaks or equals
+
+    @property
+    def covers(self) -> tuple[str, ...]:
+        return self.scopes if self.scopes is not None else SCOPES
+
+
+def records_of(
+    result: Result,
+    race: Race,
+    book: RecordBook,
+    confirmation: RecordConfirmation | None,
+    watch_margin: float,
+) -> None:
+    """Set `result.records` (finishers) and `result.on_record_pace` (on course)."""
+    person = result.participant
+    result.records, result.on_record_pace = [], []
+    time_ms = result.rank_time(race.ranking)
+    projected = result.projected_finish_ms
+    if (result.status != "FIN" or time_ms is None) and projected is None:
+        return
+    applicable = book.applicable(
+        race.distance_m, person.sex, person.category, person.nation, exclude_bib=person.bib
+    )
+    if projected is not None:
+        scopes = (r.scope for r in applicable if projected < r.time_ms)
+        result.on_record_pace = list(dict.fromkeys(scopes))
+        return
+    assert time_ms is not None
+    doubted = any(f["status"] != "dismissed" for f in result.flags)
+    for record in applicable:
+        found = verdict(time_ms, record.time_ms, watch_margin)
+        if found is None:
+            continue
+        claim = None
+        if found != "within margin":
+            if confirmation is not None and record.scope in confirmation.covers:
+                local = record.scope in LOCAL_SCOPES
+                claim = "confirmed" if local else "pending ratification"
+            else:
+                claim = "pending review" if doubted else "pending ratification"
+        result.records.append(record_json(record, time_ms - record.time_ms, found, claim))
+
+
+def confirmed_records(
+    event: Event,
+    races: Mapping[str, Race],
+    results: Mapping[str, Result],
+    confirmations: Mapping[str, RecordConfirmation],
+    book: RecordBook,
+) -> list[Record]:
+    """The event, course and age-group records the director confirmed, as book rows."""
+    found: list[Record] = []
+    for bib, confirmation in sorted(confirmations.items()):
+        result = results.get(bib)
+        if result is None or result.status != "FIN":
+            continue
+        person = result.participant
+        race = races[person.race]
+        time_ms = result.rank_time(race.ranking)
+        assert time_ms is not None
+        scopes = [s for s in confirmation.covers if s in LOCAL_SCOPES]
+        keys = {
+            (r["scope"], r["sex"], r["category"])
+            for r in result.records
+            if r["scope"] in scopes and r["verdict"] in ("broken", "equalled")
+        }
+        if confirmation.scopes is not None:
+            mine = book.applicable(race.distance_m, person.sex, person.category, person.nation, bib)
+            held = {r["scope"] for r in result.records} | {r.scope for r in mine}
+            for scope in scopes:
+                if scope not in held:  # the first record of its kind
+                    category = person.category if scope == "age-group" else ""
+                    keys.add((scope, person.sex, category))
+        source = f"{event.name} results, confirmed by {confirmation.by}"
+        for scope, sex, category in sorted(keys):
+            found.append(
+                Record(
+                    scope,
+                    race.distance_m,
+                    sex,
+                    category,
+                    time_ms,
+                    person.name,
+                    person.nation,
+                    event.date,
+                    event.name,
+                    source,
+                    bib,
+                )
+            )
+    return found

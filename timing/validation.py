@@ -1,0 +1,270 @@
+"""Backwards validation: was every split run backwards, along the course, at a human pace?
+
+Each check reads one runner's passings and crossings and returns flags with their
+evidence (DESIGN.md, "Backwards validation: the physical model"):
+
+- WRONG_WAY: at a gate, a chip crossed the downstream line before the upstream one.
+- IMPLAUSIBLE_PACE: a segment faster than the backwards world record allows, scaled
+  to the segment by Riegel (T2 = T1 x (D2/D1)^1.06), less a tolerance.
+- MISSED_SPLIT: a runner seen at later points but not at an intermediate one; the
+  evidence says whether a missed read or a shortcut is the likelier story. A read at
+  the point's oncoming panel (a backup antenna) or a manual passing clears it.
+- FORWARD_FACING and CHIP_SEPARATED need both chips: `timing/chips.py`.
+
+Every check is a pure function of its arguments, so live and batch agree.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from timing.chips import Alone, chip_separated, forward_facing, panel_line
+from timing.config import Point, Race, Validation
+from timing.crossings import Crossing, LineKey
+from timing.flags import (
+    CHIP_SEPARATED,
+    FORWARD_FACING,
+    IMPLAUSIBLE_PACE,
+    MISSED_SPLIT,
+    WRONG_WAY,
+    Flag,
+)
+from timing.participants import Participant
+from timing.passings import Passing
+from timing.records import Record, RecordBook, riegel_ms
+from timing.results import Split
+from timing.times import format_duration, pace_min_per_km
+
+
+@dataclass(frozen=True, slots=True)
+class Runner:
+    """What the checks read of one runner."""
+
+    person: Participant
+    race: Race
+    gun_ms: int
+    zero_ms: int  # the start-mat passing, else the gun
+    passings: list[Passing]
+    splits: list[Split]
+    crossings: dict[str, list[Crossing]]  # chip -> its crossings at every line
+    alone: Alone | None  # two-chip runners: each chip's passings on its own
+    read_times: Callable[[Crossing], list[int]]  # the times of a crossing's reads
+
+
+def validate(runner: Runner, settings: Validation, book: RecordBook) -> list[Flag]:
+    flags = wrong_way(runner, settings)
+    flags += implausible_pace(runner, settings, book)
+    flags += missed_split(runner, settings)
+    if two_chips(runner.race, runner.person):
+        flags += forward_facing(runner, settings)
+        flags += chip_separated(runner, settings)
+    return flags
+
+
+def two_chips(race: Race, person: Participant) -> bool:
+    return "back" in race.chips and bool(person.chip_back)
+
+
+def skipped_checks(race: Race, book: RecordBook) -> list[dict[str, str]]:
+    """The checks a race's set-up cannot run, with why (in the race's JSON)."""
+    skipped = []
+    if "back" not in race.chips:
+        reason = "one-chip race: facing and chip separation need a front and a back chip"
+        skipped += [{"code": FORWARD_FACING, "reason": reason}]
+        skipped += [{"code": CHIP_SEPARATED, "reason": reason}]
+    elif not any(p.oncoming for p in race.points):
+        skipped += [{"code": FORWARD_FACING, "reason": "no point has an oncoming panel"}]
+    if not any(p.is_gate for p in race.points):
+        skipped += [{"code": WRONG_WAY, "reason": "no point is a gate (upstream + downstream)"}]
+    if len(race.points) < 3:
+        skipped += [{"code": MISSED_SPLIT, "reason": "no intermediate point"}]
+    if not any(r.scope == "world" and not r.category for r in book.records):
+        skipped += [{"code": IMPLAUSIBLE_PACE, "reason": "no world record in the record book"}]
+    order = [FORWARD_FACING, WRONG_WAY, IMPLAUSIBLE_PACE, MISSED_SPLIT, CHIP_SEPARATED]
+    return sorted(skipped, key=lambda s: order.index(s["code"]))
+
+
+# ---- WRONG_WAY ----------------------------------------------------------------------
+
+
+def gate_order(passing: Passing, point: Point, chip: str) -> float | None:
+    """Downstream minus upstream crossing time of one chip at a gate, in seconds."""
+    up: LineKey = (point.reader, point.upstream)
+    down: LineKey = (point.reader, point.downstream)
+    ups = [c.time_ms for c in passing.crossings if c.chip == chip and c.line == up]
+    downs = [c.time_ms for c in passing.crossings if c.chip == chip and c.line == down]
+    if not ups or not downs:
+        return None
+    return (min(downs) - min(ups)) / 1000
+
+
+def wrong_way(runner: Runner, settings: Validation) -> list[Flag]:
+    flags = []
+    sides = _sides(runner.person)
+    for passing in runner.passings:
+        point = runner.race.points[passing.index]
+        if not point.is_gate:
+            continue
+        gaps = {side: gate_order(passing, point, chip) for side, chip in sides.items()}
+        told = {side: g for side, g in gaps.items() if g is not None}
+        against = [s for s, g in told.items() if g <= -settings.gate_min_gap_s]
+        along = [s for s, g in told.items() if g >= settings.gate_min_gap_s]
+        if not against or along:
+            continue  # along the course, too close to tell, or the chips disagree
+        confidence = 0.95 if len(against) >= 2 else 0.75
+        flags.append(
+            Flag(
+                WRONG_WAY,
+                point.id,
+                confidence,
+                {
+                    "downstream_minus_upstream_s": {s: round(g, 2) for s, g in told.items()},
+                    "chips_against": len(against),
+                    "chips_read_at_both_lines": len(told),
+                    "min_gap_s": settings.gate_min_gap_s,
+                },
+            )
+        )
+    return flags
+
+
+def _sides(person: Participant) -> dict[str, str]:
+    sides = {"front": person.chip_front}
+    if person.chip_back:
+        sides["back"] = person.chip_back
+    return sides
+
+
+# ---- IMPLAUSIBLE_PACE ---------------------------------------------------------------
+
+
+def allowed_ms(record: Record, distance_m: float, settings: Validation) -> tuple[float, float]:
+    """(record effort scaled to the distance, the fastest time allowed) in ms."""
+    scaled = riegel_ms(record.time_ms, record.distance_m, distance_m, settings.riegel_exponent)
+    return scaled, scaled * (1 - settings.pace_tolerance)
+
+
+def implausible_pace(runner: Runner, settings: Validation, book: RecordBook) -> list[Flag]:
+    flags = []
+    previous_m, previous_point = 0.0, None
+    if runner.passings and runner.passings[0].index == 0:
+        previous_point = runner.race.points[0].id
+    for split in runner.splits:
+        length = split.distance_m - previous_m
+        record = book.pace_reference(runner.person.sex, length) if length > 0 else None
+        if record is not None:
+            scaled, allowed = allowed_ms(record, length, settings)
+            if split.segment_time_ms < allowed:
+                faster = (allowed - split.segment_time_ms) / allowed
+                flags.append(
+                    Flag(
+                        IMPLAUSIBLE_PACE,
+                        split.point,
+                        min(0.99, 0.6 + 4 * faster),
+                        {
+                            "from": previous_point or "gun",
+                            "distance_m": round(length, 1),
+                            "segment_time": format_duration(split.segment_time_ms),
+                            "pace_min_per_km": split.pace_min_per_km,
+                            "record_pace_time": format_duration(round(scaled)),
+                            "allowed_time": format_duration(round(allowed)),
+                            "tolerance": settings.pace_tolerance,
+                            "record": _record_ref(record),
+                            "manual": split.manual,
+                        },
+                    )
+                )
+        previous_m, previous_point = split.distance_m, split.point
+    return flags
+
+
+def _record_ref(record: Record) -> dict[str, object]:
+    return {
+        "holder": record.holder,
+        "sex": record.sex,
+        "distance_m": record.distance_m,
+        "time": format_duration(record.time_ms),
+    }
+
+
+# ---- MISSED_SPLIT -------------------------------------------------------------------
+
+
+def missed_split(runner: Runner, settings: Validation) -> list[Flag]:
+    race = runner.race
+    # Marks along the course: (point index, distance, time); the gun at 0 m stands in
+    # for a start mat the runner was not read at.
+    marks = [(p.index, race.points[p.index].distance_m, p.time_ms) for p in runner.passings]
+    if not marks or marks[0][0] != 0:
+        marks.insert(0, (-1, 0.0, runner.zero_ms))
+    first = 1 if race.start_point is not None else 0  # the start mat is not a split
+    flags = []
+    for j in range(len(marks) - 1):
+        (a_index, a_m, a_ms), (c_index, c_m, c_ms) = marks[j], marks[j + 1]
+        missing = [i for i in range(a_index + 1, c_index) if i >= first]
+        if not missing or c_m <= a_m:
+            continue
+        gap_pace = (c_ms - a_ms) / (c_m - a_m)
+        neighbours = [
+            (marks[k + 1][2] - marks[k][2]) / (marks[k + 1][1] - marks[k][1])
+            for k in (j - 1, j + 1)
+            if 0 <= k < len(marks) - 1 and marks[k + 1][1] > marks[k][1]
+        ]
+        own = statistics.fmean(neighbours) if neighbours else None
+        for index in missing:
+            point = race.points[index]
+            if _panel_seen(runner, point, a_ms, c_ms):
+                continue  # a backup antenna saw the runner there: a missed read
+            flags.append(_missed(point, marks[j], marks[j + 1], race, gap_pace, own, settings))
+    return flags
+
+
+def _panel_seen(runner: Runner, point: Point, after_ms: int, before_ms: int) -> bool:
+    line = panel_line(point)
+    if line is None:
+        return False
+    return any(
+        c.line == line and after_ms < c.time_ms < before_ms
+        for crossings in runner.crossings.values()
+        for c in crossings
+    )
+
+
+def _missed(
+    point: Point,
+    a: tuple[int, float, int],
+    c: tuple[int, float, int],
+    race: Race,
+    gap_pace: float,
+    own_pace: float | None,
+    settings: Validation,
+) -> Flag:
+    """`gap_pace` across the missed point and the runner's `own_pace` on the segments
+    either side, in ms per metre."""
+    threshold = settings.shortcut_pace_ratio
+    ratio = gap_pace / own_pace if own_pace else None
+    if ratio is None:
+        likely, confidence = "unknown", 0.5
+    elif ratio < threshold:
+        likely, confidence = "shortcut", min(0.99, 0.6 + 2 * (threshold - ratio))
+    else:
+        likely, confidence = "missed read", max(0.05, 0.4 - 2 * (ratio - threshold))
+    return Flag(
+        MISSED_SPLIT,
+        point.id,
+        confidence,
+        {
+            "likely": likely,
+            "between": [race.points[a[0]].id if a[0] >= 0 else "gun", race.points[c[0]].id],
+            "gap_time": format_duration(c[2] - a[2]),
+            "gap_pace_min_per_km": pace_min_per_km(round(gap_pace * 1000), 1000),
+            "own_pace_min_per_km": (
+                pace_min_per_km(round(own_pace * 1000), 1000) if own_pace else None
+            ),
+            "pace_ratio": round(ratio, 3) if ratio is not None else None,
+            "shortcut_below": threshold,
+            "panel": "not read" if point.oncoming else "none at this point",
+        },
+    )
