@@ -14,7 +14,7 @@ from timing.engine import Engine
 from timing.errors import TimingError
 
 STATUSES = ("DNS", "DNF", "DQ", "")  # "" returns a runner to the computed status
-KINDS = ("gun", "status", "manual_passing", "assign_chip", "flag")
+KINDS = ("gun", "status", "manual_passing", "assign_chip", "flag", "record")
 
 
 class ActionError(TimingError):
@@ -40,6 +40,8 @@ def check(engine: Engine, kind: str, target: str, payload: dict[str, Any]) -> No
     person = engine.people.get(target)
     if person is None:
         raise ActionError(f"unknown bib {target!r}")
+    if kind == "record" and payload.get("decision") not in ("confirm", "withdraw"):
+        raise ActionError("a record decision is confirm or withdraw")
     if kind == "status" and payload.get("status", "") not in STATUSES:
         raise ActionError(f"status must be one of DNS, DNF, DQ (got {payload.get('status')!r})")
     if kind == "manual_passing":
@@ -61,6 +63,10 @@ def apply(engine: Engine, kind: str, target: str, payload: dict[str, Any],
         engine.add_manual_passing(target, payload["point"], payload["time_ms"])
     elif kind == "assign_chip":
         engine.assign_chip(payload["chip"], target, payload.get("side", "front"))
+    elif kind == "record" and payload["decision"] == "confirm":
+        engine.confirm_record(target, who, reason, at_ms, payload.get("scopes"))
+    elif kind == "record":
+        engine.withdraw_record(target)
     elif kind == "flag":
         decide = getattr(engine, "decide_flag", None)
         if decide is None:

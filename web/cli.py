@@ -343,6 +343,9 @@ def run_server(settings: Settings, host: str, port: int) -> None:
         port=port,
         log_level="warning",
         ws="websockets-sansio",
+        # Per-message deflate compresses each update once per phone on the event loop:
+        # at 1,000 spectators it starved the uplink (p99 17 s against 0.95 s without).
+        ws_per_message_deflate=False,
         ws_max_size=16 * 1024 * 1024,
     )
 

@@ -88,6 +88,13 @@ def dashboard_data(live: LiveService) -> dict[str, Any]:
         }
         for u in live.results.unknown_chips
     ]
+    claims = [
+        {"bib": r.participant.bib, "name": r.participant.name, "race": rr.race.id, **record}
+        for rr in live.results.races
+        for r in rr.results
+        for record in r.records
+        if record.get("verdict") in ("broken", "equalled")
+    ]
     flags = [
         {"bib": r.participant.bib, "name": r.participant.name, **f}
         for rr in live.results.races
@@ -108,6 +115,7 @@ def dashboard_data(live: LiveService) -> dict[str, Any]:
         "crossings": crossings,
         "unknown_chips": unknown,
         "flags": flags,
+        "claims": claims,
         "races": races,
         "quarantined_total": live.store.count_quarantined(),
     }
@@ -179,6 +187,8 @@ def to_action(live: LiveService, kind: str, data: dict[str, Any]) -> tuple[str, 
     if kind == "status":
         status = str(data.get("status", "")).upper()
         return "status", bib, {"status": "" if status == "CLEAR" else status}
+    if kind == "record":
+        return "record", bib, {"decision": data.get("decision") or "confirm"}
     if kind == "flag":
         return (
             "flag",

@@ -203,10 +203,14 @@ class LiveService:
     # ---- publishing ------------------------------------------------------------------
 
     async def run_publisher(self) -> None:
-        """Recompute and publish when something changed, at most every interval_s."""
+        """Recompute and publish when something changed, at most every interval_s: at
+        once after a quiet spell, so a lone read reaches phones without waiting."""
+        loop = asyncio.get_running_loop()
+        last = 0.0
         while True:
             await self._changed.wait()
-            await asyncio.sleep(self.interval_s)
+            await asyncio.sleep(max(0.0, last + self.interval_s - loop.time()))
+            last = loop.time()
             try:
                 await self.refresh()
             except Exception:  # a bug in one refresh must not end live updates for good
@@ -215,16 +219,29 @@ class LiveService:
     async def refresh(self) -> None:
         async with self.lock:
             self._changed.clear()
-            self.results = self.engine.results()
-            self.rows = event_rows(self.results, self.decided)
+            # In a thread: the event loop keeps fanning out and taking uplink messages
+            # (which wait for the lock) while results are recomputed.
+            self.results, self.rows = await asyncio.to_thread(self._recompute)
             self._note_crossings()
         self._update_feeds()
+
+    def _recompute(self) -> tuple[EventResults, dict[str, list[Row]]]:
+        results = self.engine.results()
+        return results, event_rows(results, self.decided)
 
     def _update_feeds(self, publish: bool = True) -> None:
         for race_id, rows in self.rows.items():
             feed = self.feeds[race_id]
-            changed = [r for r in rows if feed.rows.get(r["bib"]) != r]
-            if not changed and feed.seq:
+            # One runner moving up renumbers everyone behind: those rows travel as
+            # (bib, pos) pairs, not whole rows (updates were ~90% position changes).
+            changed, moved = [], []
+            for row in rows:
+                old = feed.rows.get(row["bib"])
+                if old is None or {**old, "pos": row["pos"]} != row:
+                    changed.append(row)
+                elif old["pos"] != row["pos"]:
+                    moved.append([row["bib"], row["pos"]])
+            if not changed and not moved and feed.seq:
                 continue
             feed.rows = {r["bib"]: r for r in rows}
             feed.seq += 1
@@ -234,6 +251,7 @@ class LiveService:
                 "seq": feed.seq,
                 "at_ms": now_ms(),
                 "rows": changed,
+                "moved": moved,
             }
             feed.backlog.append(message)
             if publish:
@@ -264,11 +282,12 @@ class LiveService:
     def _note_crossings(self) -> None:
         """The director's live crossings feed: each new crossing once, newest first."""
         engine = self.engine
-        for chip, line in sorted(self._new_keys):
-            crossings = engine.crossings.get((chip, line))
-            if not crossings:
-                continue
-            last = crossings[-1]
+        latest = [
+            (crossings[-1], chip, line)
+            for chip, line in self._new_keys
+            if (crossings := engine.crossings.get((chip, line)))
+        ]
+        for last, chip, line in sorted(latest, key=lambda c: (c[0].time_ms, c[1])):
             # A crossing still growing (more reads arrived) replaces its earlier entry.
             for old in [
                 c for c in self.crossings if c["chip"] == chip and c["first_ms"] == last.first_ms

@@ -183,3 +183,47 @@ def test_manual_passing_from_a_backup_stopwatch(client: TestClient, settings: Se
         "/api/director/manual-passing", json={"bib": "101", "point": "moon", "time": "10:31"}
     )
     assert bad.status_code == 400 and "no point 'moon'" in bad.text
+
+
+def test_director_confirms_a_course_record(tmp_path) -> None:
+    from tests.web.conftest import make_settings
+    from web.app import create_app
+
+    settings = make_settings(tmp_path)
+    (settings.event_dir / "records.csv").write_text(
+        "scope,distance_m,sex,category,time,holder,nation,date,venue,source\n"
+        "course,21097.5,F,,2:40:00,Old Holder,GBR,2025-04-13,Test,2025 results\n"
+    )
+    g = gun_ms(settings)
+    with TestClient(create_app(settings)) as client:
+        login(client)
+        # A clean race in 2:35:00: start, both lines of the 10 km gate in order, finish.
+        uplink(client, "START", [read(1, "F0101", 1, g + 4_000)])
+        uplink(
+            client,
+            "MID",
+            [
+                read(1, "F0101", 1, g + 4_400_000 - 1_500),
+                read(2, "F0101", 2, g + 4_402_000 - 1_500),
+            ],
+        )
+        uplink(client, "FIN", [read(1, "F0101", 1, g + 4_000 + 9_300_000)])
+
+        def course_claim() -> dict | None:
+            claims = client.get("/api/director/dashboard").json()["claims"]
+            found = [c for c in claims if c["scope"] == "course"]
+            # Results settle as each reader's batch lands; a clean race has no open flag.
+            return found[0] if found and found[0]["claim"] == "pending ratification" else None
+
+        course = wait_for(course_claim)
+        assert (course["bib"], course["verdict"], course["margin"]) == (
+            "101",
+            "broken",
+            "-0:05:00.0",
+        )
+        confirm = {"bib": "101", "decision": "confirm", "reason": "checked the evidence"}
+        response = client.post("/api/director/record", json=confirm)
+        assert response.status_code == 200, response.text
+        records = client.get("/api/athletes/101").json()["records"]
+        assert next(r for r in records if r["scope"] == "course")["claim"] == "confirmed"
+        assert client.get("/api/director/audit").json()[0]["kind"] == "record"

@@ -34,8 +34,12 @@
     return tr;
   }
 
-  function apply(rows, replace) {
+  function apply(rows, replace, moved) {
     if (replace) body.replaceChildren();
+    for (const [bib, pos] of moved || []) {
+      const tr = document.getElementById("bib-" + bib);
+      if (tr) tr.dataset.pos = pos;
+    }
     for (const row of rows) {
       if (category && row.category !== category) continue;
       const old = document.getElementById("bib-" + row.bib);
@@ -54,7 +58,7 @@
     ws.onmessage = (event) => {
       const message = JSON.parse(event.data);
       if (message.type === "snapshot") { seq = message.seq; apply(message.rows, true); }
-      else if (message.type === "update" && message.seq === seq + 1) { seq = message.seq; apply(message.rows, false); }
+      else if (message.type === "update" && message.seq === seq + 1) { seq = message.seq; apply(message.rows, false, message.moved); }
       else if (message.type === "update" && message.seq > seq + 1) { ws.close(); }  // missed some: resume
       table.dataset.seq = seq;
     };
