@@ -263,6 +263,7 @@ def role_server(args: argparse.Namespace) -> None:
     import uvicorn
 
     from web.app import create_app
+    from web.cli import server_config
     from web.settings import Settings, hash_password
 
     extra = {"publish_interval_s": args.publish_interval} if args.publish_interval else {}
@@ -294,18 +295,8 @@ def role_server(args: argparse.Namespace) -> None:
         refreshes.append((start, now_ns()))
 
     live.publish, live.ingest_reads, live.refresh = timed_publish, timed_ingest, timed_refresh
-    # As web.cli.run_server configures uvicorn; built here to reach the app's LiveService.
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=args.port,
-            log_level="warning",
-            ws="websockets-sansio",
-            ws_max_size=16 * 1024 * 1024,
-            backlog=4096,
-        )
-    )
+    # As web.cli.run_server runs it; built here to reach the app's LiveService.
+    server = uvicorn.Server(server_config(app, "127.0.0.1", args.port, backlog=4096))
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         profiler.enable()

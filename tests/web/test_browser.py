@@ -26,6 +26,7 @@ from tests.timing.builders import person, write_folder
 from tests.web.conftest import PASSWORD, TOKENS, hello, read
 from timing.folder import load_folder
 from web.app import create_app
+from web.cli import server_config
 from web.settings import Settings, hash_password
 
 pytestmark = pytest.mark.timeout(180)
@@ -61,15 +62,7 @@ class Service:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            ws="websockets-sansio",
-            ws_max_size=16 * 1024 * 1024,
-        )
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(server_config(create_app(settings), "127.0.0.1", self.port))
         self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
         self.gun_ms = load_folder(settings.event_dir).event.races[0].waves[0].gun_ms
         self.journal = os.urandom(16).hex()

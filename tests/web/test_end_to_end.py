@@ -25,6 +25,7 @@ from tests.web.conftest import TOKENS, gun_ms, make_settings
 from timing.folder import load_folder
 from timing.store import Store
 from web.app import create_app
+from web.cli import server_config
 from web.replay import replay
 
 
@@ -36,10 +37,7 @@ def free_port() -> int:
 
 class Server:
     def __init__(self, app, port: int) -> None:
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio"
-        )
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(server_config(app, "127.0.0.1", port))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> Server:
