@@ -6,6 +6,7 @@ arguments.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -352,7 +353,9 @@ def server_config(app: object, host: str, port: int, **extra: object) -> uvicorn
 def run_server(settings: Settings, host: str, port: int) -> None:
     from web.app import create_app
 
-    uvicorn.Server(server_config(create_app(settings), host, port)).run()
+    # uvicorn handles Ctrl-C, shuts down cleanly, then raises it again: that is the end.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(server_config(create_app(settings), host, port)).run()
 
 
 @main.command()

@@ -52,11 +52,31 @@ class SimWave:
 
 @dataclass(frozen=True, slots=True)
 class SimRace:
+    """A race. Road: `points` by distance, the point at 0 m the start mat, the last the finish.
+
+    Track (`lap_m` with `laps` or `duration_ms`): the last point is the lap line (its
+    distance is the race distance, in a timed race the lap length). A lap race ends at
+    the `laps`-th crossing of the line after the start; a timed race counts the
+    crossings within `duration_ms` of the gun, and its runners stop at the first
+    crossing after that (which does not count). A first point at 0 m on the lap
+    line's reader and antennas puts the start on the line (the first crossing after
+    the gun is the start); no start point is a gun start. The line is first crossed
+    `distance_m mod lap_m` metres after the start, or a full lap after it when that
+    is 0 (always a full lap in a timed race).
+    """
+
     id: str
     distance_m: float
     chips: Sequence[str] = ("front", "back")
     waves: Sequence[SimWave] = ()
-    points: Sequence[SimPoint] = ()  # the point at 0 m is the start mat, the last the finish
+    points: Sequence[SimPoint] = ()
+    laps: int | None = None
+    lap_m: float | None = None
+    duration_ms: int | None = None
+
+    @property
+    def is_track(self) -> bool:
+        return self.laps is not None or self.duration_ms is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +88,8 @@ class SimRunner:
     wave: str
     chip_front: str
     chip_back: str | None = None
+    role: str = "runner"  # or "spotter": runs forwards beside the runner `guides` names
+    guides: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +103,19 @@ class Course:
 
 
 class Kind(StrEnum):
-    """What can be injected into a runner's race (flag codes of DESIGN.md, plus SPARSE)."""
+    """What can be injected into a runner's race.
+
+    The flag codes of DESIGN.md and SPARSE (any race), and two for lap races:
+    MISSED_LAP_READ and SHORT_LAP.
+    """
 
     FORWARD_FACING = "FORWARD_FACING"  # runs segment k facing forwards (and faster)
     WRONG_WAY = "WRONG_WAY"  # crosses the gate at a point against the course
     MISSED_SPLIT = "MISSED_SPLIT"  # cuts the course around a point: unseen there, faster
     CHIP_SEPARATED = "CHIP_SEPARATED"  # the back chip is lost, or carried by `carrier`
     SPARSE = "SPARSE"  # clean, but badly read: many missed reads, noisy RSSI
+    MISSED_LAP_READ = "MISSED_LAP_READ"  # crosses the lap line at lap k, no chip is read
+    SHORT_LAP = "SHORT_LAP"  # an extra crossing of the line 8-20 s after lap k's
 
 
 FORWARD_FACING = Kind.FORWARD_FACING
@@ -95,6 +123,8 @@ WRONG_WAY = Kind.WRONG_WAY
 MISSED_SPLIT = Kind.MISSED_SPLIT
 CHIP_SEPARATED = Kind.CHIP_SEPARATED
 SPARSE = Kind.SPARSE
+MISSED_LAP_READ = Kind.MISSED_LAP_READ
+SHORT_LAP = Kind.SHORT_LAP
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +134,17 @@ class Behaviour:
     `segment` k runs from the race's k-th point to the (k+1)-th (0-based, by
     distance); `point` is a point id of the runner's race. CHIP_SEPARATED: from
     `point` on (inclusive) the back chip is gone, or crosses with `carrier`'s body.
+
+    Lap races: `segment` k runs from the k-th crossing of the line to the next (0 is
+    the start), and `lap` k is the k-th counted crossing after the start (1-based).
+    Lap races take FORWARD_FACING, SPARSE, MISSED_LAP_READ and SHORT_LAP.
     """
 
     kind: Kind
     segment: int | None = None
     point: str | None = None
     carrier: str | None = None
+    lap: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", Kind(self.kind))  # accept "WRONG_WAY" as well
@@ -134,9 +169,19 @@ class Behaviour:
     def sparse(cls) -> Behaviour:
         return cls(Kind.SPARSE)
 
+    @classmethod
+    def missed_lap_read(cls, lap: int) -> Behaviour:
+        """Lap `lap` is run and its line crossed, but no chip is read there."""
+        return cls(Kind.MISSED_LAP_READ, lap=lap)
+
+    @classmethod
+    def short_lap(cls, lap: int) -> Behaviour:
+        """An extra crossing of the line 8-20 s after lap `lap`'s (a step back over it)."""
+        return cls(Kind.SHORT_LAP, lap=lap)
+
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"kind": str(self.kind)}
-        for name in ("segment", "point", "carrier"):
+        for name in ("segment", "point", "carrier", "lap"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value

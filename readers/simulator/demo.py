@@ -23,7 +23,7 @@ from readers.simulator.course import (
     SimRunner,
     SimWave,
 )
-from readers.simulator.runners import sorted_points
+from readers.simulator.runners import SLOWEST_S_PER_KM, sorted_points
 
 DEMO_DAY = date(2026, 4, 12)
 DEMO_TZ = "Europe/London"
@@ -174,16 +174,26 @@ def demo_course(
 def random_injections(
     course: Course, seed: int, fraction: float = 0.05
 ) -> dict[str, list[Behaviour]]:
-    """One behaviour each for about `fraction` of the runners, valid for their race."""
+    """One behaviour each for about `fraction` of the runners, valid for their race.
+
+    Spotters get none. In track races: sparse reads, a missed lap read, a short lap,
+    a lap facing forwards (in timed races among the laps everyone runs).
+    """
     rng = random.Random(f"inject:{seed}")
     races = {race.id: sorted_points(race) for race in course.races}
     by_race: dict[str, list[str]] = {}
     for runner in course.runners:
         by_race.setdefault(runner.race, []).append(runner.bib)
     chips = {race.id: race.chips for race in course.races}
+    laps = {race.id: _sure_laps(race) for race in course.races if race.is_track}
     out: dict[str, list[Behaviour]] = {}
     for runner in course.runners:
+        if runner.role == "spotter":
+            continue
         if rng.random() >= fraction:
+            continue
+        if runner.race in laps:
+            out[runner.bib] = [_lap_injection(rng, laps[runner.race])]
             continue
         pts = races[runner.race]
         gates = [p.id for p in pts if p.is_gate]
@@ -211,3 +221,22 @@ def random_injections(
             b = Behaviour.sparse()
         out[runner.bib] = [b]
     return out
+
+
+def _sure_laps(race: SimRace) -> int:
+    """Laps every runner of a track race completes (timed: even at the slowest pace)."""
+    if race.laps is not None:
+        return race.laps
+    lap_s = SLOWEST_S_PER_KM * (race.lap_m or 400.0) / 1000.0
+    return max(1, int((race.duration_ms or 0) / 1000.0 / lap_s))
+
+
+def _lap_injection(rng: random.Random, laps: int) -> Behaviour:
+    pick = rng.choice(("sparse", "missed", "short", "forward"))
+    if pick == "missed":
+        return Behaviour.missed_lap_read(rng.randint(1, laps))
+    if pick == "short":
+        return Behaviour.short_lap(rng.randint(1, laps))
+    if pick == "forward":
+        return Behaviour.forward_facing(rng.randrange(laps))
+    return Behaviour.sparse()

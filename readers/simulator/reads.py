@@ -213,6 +213,8 @@ def runner_reads(
     """All of one runner's reads: each chip at each line of each point crossed.
 
     `carried` are other runners' back chips this runner carries, from a distance on.
+    In track races a clean runner's chips are read at every crossing (never missed at
+    a line), so the laps can be recovered exactly; a sparse runner's are not.
     """
     runner = plan.runner
     front = chip_index[runner.chip_front] << CHIP_SHIFT
@@ -222,23 +224,25 @@ def runner_reads(
         miss, p_read, noise = model.sparse_miss_line, model.sparse_p_read, model.sparse_noise_db
     else:
         miss, p_read, noise = model.miss_line, model.p_read, model.noise_db
+        if plan.track is not None:
+            miss = 0.0
     clean = not plan.sparse
     rnd = rng.random
     lo, span = MAT_PEAK[0], MAT_PEAK[1] - MAT_PEAK[0]
-    for k, pt in enumerate(plan.points):
-        t_true = plan.times[k]
-        if t_true is None:
+    for k, t_true, v, forward, wrong_way, read, _ in plan.passes:
+        if not read:
             continue
+        pt = plan.points[k]
         t = t_true - base
         sink = sinks[pt.reader]
-        v = plan.speeds[k]
-        forward = plan.forward[k]
         worn = [(front, False)]  # (chip bits, worn on the back)
         if back >= 0 and (plan.back_gone_from is None or k < plan.back_gone_from):
             worn.append((back, True))
         worn.extend((hi, True) for hi, d in carried if pt.distance_m >= d)
         lead = min(LEAD_M / v * 1000.0, 30.0)
-        down = downstream_ms(plan, k)
+        down = pt.gap_m / v * 1000.0
+        if wrong_way:  # the downstream line comes first
+            down = -down
         for hi, on_back in worn:
             leading = on_back != forward  # the back leads a backwards runner
             tc = t - lead if leading else t + lead
@@ -250,13 +254,13 @@ def runner_reads(
         if pt.oncoming:
             ants = pt.oncoming
             below = PANEL_PEAK[0]
-            if not plan.wrong_way[k]:  # a wrong-way runner comes at the panel from behind
+            if not wrong_way:  # a wrong-way runner comes at the panel from behind
                 for hi, on_back in worn:
                     if on_back != forward and rnd() >= miss:
                         peak = panel_leading(sink, rng, t, v, ants, hi, p_read, noise)
                         below = min(below, peak)
             for hi, on_back in worn:
-                if plan.wrong_way[k] or on_back == forward:
+                if wrong_way or on_back == forward:
                     panel_weak(sink, rng, t, v, ants, hi, below)
 
 

@@ -12,9 +12,13 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
-from readers.simulator.course import Behaviour, Course, Kind, SimPoint, SimRace, SimRunner
+from readers.simulator.course import Behaviour, Kind, SimPoint, SimRace, SimRunner
+
+if TYPE_CHECKING:
+    from readers.simulator.laps import Track
 
 MARATHON_M = 42_195.0
 HALF_M = 21_097.5
@@ -61,9 +65,29 @@ def draw_pace(rng: random.Random, sex: str, age: int, distance_m: float) -> floa
     return pace
 
 
+class Pass(NamedTuple):
+    """One crossing of a point's line(s), true epoch ms: what the reads are made from.
+
+    `tag` says what a lap-line crossing is: "start", "lap" (counted), "after_time"
+    (the uncounted one after a timed race's end), "short_lap" (an extra one).
+    """
+
+    point: int  # index into Plan.points
+    t: float
+    speed: float  # m/s
+    forward: bool  # facing forwards
+    wrong_way: bool = False
+    read: bool = True  # False: crossed, but no chip is read
+    tag: str = ""
+
+
 @dataclass(slots=True)
 class Plan:
-    """One runner's true race: times at each point (sorted by distance), in true epoch ms."""
+    """One runner's true race: times at each point (sorted by distance), in true epoch ms.
+
+    `passes` are every crossing in time order (one per point crossed on a road; the
+    start and every lap-line crossing on a track). `track` is set in track races.
+    """
 
     runner: SimRunner
     race: SimRace
@@ -80,53 +104,15 @@ class Plan:
     sparse: bool
     shortcut_m: float
     behaviours: tuple[Behaviour, ...]
+    passes: list[Pass] = field(default_factory=list)
+    track: Track | None = None  # track races
 
 
 def sorted_points(race: SimRace) -> list[SimPoint]:
     return sorted(race.points, key=lambda p: p.distance_m)
 
 
-def plan_runners(
-    course: Course, rng: random.Random, inject: Mapping[str, Sequence[Behaviour]]
-) -> list[Plan]:
-    """Every runner's true race, in `course.runners` order."""
-    races = {race.id: race for race in course.races}
-    points = {race.id: sorted_points(race) for race in course.races}
-    bibs = {runner.bib: runner for runner in course.runners}
-    for bib in inject:
-        if bib not in bibs:
-            raise ValueError(f"behaviour injected for unknown bib {bib!r}")
-    paces: list[float] = []
-    groups: dict[tuple[str, str], list[int]] = {}
-    for i, runner in enumerate(course.runners):
-        race = races.get(runner.race)
-        if race is None:
-            raise ValueError(f"bib {runner.bib}: unknown race {runner.race!r}")
-        if not any(w.id == runner.wave for w in race.waves):
-            raise ValueError(f"bib {runner.bib}: race {race.id} has no wave {runner.wave!r}")
-        if "back" in race.chips and not runner.chip_back:
-            raise ValueError(f"bib {runner.bib}: race {race.id} needs a back chip")
-        paces.append(draw_pace(rng, runner.sex, runner.age, race.distance_m))
-        groups.setdefault((runner.race, runner.wave), []).append(i)
-    delays = [0.0] * len(course.runners)
-    for members in groups.values():
-        # Faster runners line up at the front and reach the start mat first.
-        members.sort(key=lambda i: paces[i])
-        span_s = min(0.35 * len(members), 420.0)
-        for rank, i in enumerate(members):
-            delays[i] = 3.0 + span_s * rank / len(members) + 2.0 * rng.random()
-    plans = []
-    for i, runner in enumerate(course.runners):
-        race = races[runner.race]
-        gun = next(w.gun_ms for w in race.waves if w.id == runner.wave)
-        behaviours = tuple(inject.get(runner.bib, ()))
-        plans.append(
-            _plan(rng, runner, race, points[race.id], gun, paces[i], delays[i], behaviours, bibs)
-        )
-    return plans
-
-
-def _plan(
+def plan_road(
     rng: random.Random,
     runner: SimRunner,
     race: SimRace,
@@ -146,7 +132,7 @@ def _plan(
     carrier: str | None = None
     sparse = False
     for b in behaviours:
-        k = _check(b, runner, race, pts, index, bibs)
+        k = check_road(b, runner, race, pts, index, bibs)
         if b.kind is Kind.FORWARD_FACING:
             forward_segments.add(k)
         elif b.kind is Kind.WRONG_WAY:
@@ -190,6 +176,11 @@ def _plan(
     first_pace = seg_pace[0] if seg_pace else pace
     speeds = [0.8 * 1000.0 / first_pace] + [1000.0 / p for p in seg_pace]
     forward = [False] + [k in forward_segments for k in range(n - 1)]
+    passes = [
+        Pass(k, t_k, speeds[k], forward[k], wrong[k])
+        for k, t_k in enumerate(times)
+        if t_k is not None
+    ]
     return Plan(
         runner=runner,
         race=race,
@@ -206,10 +197,11 @@ def _plan(
         sparse=sparse,
         shortcut_m=shortcut_m,
         behaviours=behaviours,
+        passes=passes,
     )
 
 
-def _check(
+def check_road(
     b: Behaviour,
     runner: SimRunner,
     race: SimRace,
@@ -219,6 +211,8 @@ def _check(
 ) -> int:
     """The segment or point index a behaviour applies to; ValueError if it cannot apply."""
     where = f"bib {runner.bib}: {b.kind}"
+    if b.kind in (Kind.MISSED_LAP_READ, Kind.SHORT_LAP):
+        raise ValueError(f"{where}: race {race.id} is not a lap race")
     if b.kind is Kind.FORWARD_FACING:
         if b.segment is None or not 0 <= b.segment < len(pts) - 1:
             raise ValueError(f"{where}: segment must be 0..{len(pts) - 2}")

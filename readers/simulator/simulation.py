@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 from readers.formats import ReaderFormat, get_format
 from readers.read import FormatContext, Read
 from readers.simulator.course import Behaviour, Course
+from readers.simulator.field import plan_runners
 from readers.simulator.garbage import GARBAGE_RATE, place_garbage
+from readers.simulator.laps import lap_truth
 from readers.simulator.reads import (
     ANT_MASK,
     ANT_SHIFT,
@@ -30,7 +32,7 @@ from readers.simulator.reads import (
     runner_reads,
     stray_event,
 )
-from readers.simulator.runners import Plan, plan_runners
+from readers.simulator.runners import Plan
 
 # What the simulator must know of a format beyond `ReaderFormat` (READERS.md).
 RESOLUTION_MS = {"ipico": 10, "chronotrack": 10}  # hundredths of a second
@@ -44,7 +46,14 @@ class Simulation:
 
     `truth[bib]` holds true epoch-ms times (true clock): `points` (absent where a
     point was cut), `gates` (upstream/downstream line times), start, finish, chip
-    and gun time, the chips, and the injected behaviours.
+    and gun time, the chips, the injected behaviours, the `role` ("runner" or
+    "spotter", with `guides`: the bib beside whom the spotter runs).
+
+    Track races add `laps` (every counted lap-line crossing after the start; the
+    finish is the last), `laps_completed`, `distance_m`, `crossings` (every crossing
+    of the line: {"t", "kind": start | lap | after_time | short_lap, "read"}),
+    `short_laps`, `missed_lap_reads` (lap numbers), and in timed races `end_ms` and
+    `after_time_ms` (the crossing after the end of time, which does not count).
     """
 
     def __init__(
@@ -357,7 +366,12 @@ def _truth(plan: Plan) -> dict[str, object]:
         "gates": gates,
         "forwards_at": [p.id for p, f in zip(plan.points, plan.forward, strict=True) if f],
         "behaviours": [b.as_dict() for b in plan.behaviours],
+        "role": runner.role,
     }
+    if runner.guides is not None:
+        out["guides"] = runner.guides
+    if plan.track is not None:
+        out.update(lap_truth(plan))
     if finish is not None:
         out["finish_ms"] = round(finish)
         out["chip_time_ms"] = round(finish) - start
