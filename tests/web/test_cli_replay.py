@@ -44,7 +44,8 @@ def test_check_bad_folder_lists_every_problem(tmp_path: Path) -> None:
     assert "unknown reader format 'jchip'" in result.output
 
 
-def test_replay_is_idempotent_and_quarantines_bad_lines(tmp_path: Path) -> None:
+def test_replay_is_idempotent_and_quarantines_bad_lines(tmp_path: Path, database_url: str) -> None:
+    """On the SQLite file and on PostgreSQL alike."""
     folder = write_folder(tmp_path / "ev")
     gun = load_folder(folder).event.races[0].waves[0].gun_ms
     start = [Read("START", "F0101", 1, gun + 9_000 + k * 100, -60.0 + k) for k in range(4)]
@@ -61,6 +62,8 @@ def test_replay_is_idempotent_and_quarantines_bad_lines(tmp_path: Path) -> None:
         f"FIN={tmp_path / 'fin.log'}",
         "--json",
         str(tmp_path / "r.json"),
+        "--database-url",
+        database_url,
     ]
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
