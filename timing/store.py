@@ -10,9 +10,10 @@ small tables. One writer at a time: ids of raw reads are allocated under a write
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, Column, UniqueConstraint, event, func, text
 from sqlalchemy.engine import Engine as SAEngine
@@ -80,6 +81,30 @@ _READ_COLUMNS = (
 )
 
 
+def escape_raw(raw: str) -> str:
+    """Raw lines as stored: PostgreSQL text cannot hold NUL, which line noise can send,
+    so NUL is written `\\0` and a backslash `\\\\`; `unescape_raw` gives the line back
+    exactly, on every backend alike."""
+    if "\\" in raw or "\x00" in raw:
+        return raw.replace("\\", "\\\\").replace("\x00", "\\0")
+    return raw
+
+
+def unescape_raw(stored: str) -> str:
+    if "\\" not in stored:
+        return stored
+    return re.sub(r"\\(\\|0)", lambda m: "\\" if m.group(1) == "\\" else "\x00", stored)
+
+
+_Raw = TypeVar("_Raw", RawRead, QuarantinedLine)
+
+
+def _unescaped(rows: list[_Raw]) -> list[_Raw]:
+    for row in rows:
+        row.raw_line = unescape_raw(row.raw_line)
+    return rows
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -120,7 +145,7 @@ class Store:
             else:
                 conn.exec_driver_sql("LOCK TABLE raw_reads IN SHARE ROW EXCLUSIVE MODE")
             first = (conn.execute(select(func.max(RawRead.id))).scalar() or 0) + 1
-            params = [(first + i, *row) for i, row in enumerate(rows)]
+            params = [(first + i, *row[:-1], escape_raw(row[-1])) for i, row in enumerate(rows)]
             result = conn.exec_driver_sql(self._insert_reads, params)
             clean = result.rowcount == len(rows)
         engine_rows = [(p[0], p[1], p[5], p[4], p[6], p[7]) for p in params]
@@ -178,7 +203,7 @@ class Store:
     def reads_of_chips(self, chips: Iterable[str]) -> list[RawRead]:
         with Session(self.engine) as session:
             query = select(RawRead).where(RawRead.chip.in_(list(chips))).order_by(RawRead.id)
-            return list(session.exec(query))
+            return _unescaped(list(session.exec(query)))
 
     # ---- quarantine ----------------------------------------------------------------
 
@@ -201,7 +226,7 @@ class Store:
                             reader_id=reader,
                             source=source,
                             seq=seq,
-                            raw_line=raw,
+                            raw_line=escape_raw(raw),
                             reason=reason,
                             received_ms=received,
                         )
@@ -210,7 +235,9 @@ class Store:
 
     def quarantined(self) -> list[QuarantinedLine]:
         with Session(self.engine) as session:
-            return list(session.exec(select(QuarantinedLine).order_by(QuarantinedLine.id)))
+            return _unescaped(
+                list(session.exec(select(QuarantinedLine).order_by(QuarantinedLine.id)))
+            )
 
     def count_quarantined(self) -> int:
         with Session(self.engine) as session:

@@ -2,10 +2,13 @@
 
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from tests.timing.builders import write_folder
 from timing.engine import Engine
 from timing.folder import load_folder
-from timing.store import Store
+from timing.store import Store, escape_raw, unescape_raw
 
 
 def row(seq: int, chip: str = "F0101", t: int = 1_775_980_000_000) -> tuple:
@@ -62,4 +65,20 @@ def test_results_rebuild_from_the_journal(database_url: str, tmp_path: Path) -> 
     get = lambda e: [(r.bib, r.status, r.chip_time_ms) for r in e.results().races[0].results]  # noqa: E731
     assert get(live) == get(rebuilt)
     assert get(rebuilt)[0] == ("101", "FIN", 3_595_000)
+    store.close()
+
+
+@given(st.text())
+def test_raw_lines_round_trip_through_their_stored_form(raw: str) -> None:
+    assert unescape_raw(escape_raw(raw)) == raw
+    assert "\x00" not in escape_raw(raw)
+
+
+def test_line_noise_with_nul_is_kept_exactly(database_url: str) -> None:
+    store = Store(database_url)
+    noise = "\x00\x01\\0 F\\x"
+    store.quarantine([("FIN", "agent:j", 1, noise, "not a read", 0)])
+    store.append_reads([("FIN", "agent:j", 2, 1, "F0101", 1, None, None, 0, "F\x00,1")])
+    assert [q.raw_line for q in store.quarantined()] == [noise]
+    assert [r.raw_line for r in store.reads_of_chips(["F0101"])] == ["F\x00,1"]
     store.close()
