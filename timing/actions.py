@@ -10,21 +10,27 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from timing.config import Race
 from timing.engine import Engine
 from timing.errors import TimingError
 
 STATUSES = ("DNS", "DNF", "DQ", "")  # "" returns a runner to the computed status
-KINDS = ("gun", "status", "manual_passing", "assign_chip", "flag", "record")
+KINDS = ("gun", "status", "manual_passing", "assign_chip", "flag", "record", "lap", "partial")
 
 
 class ActionError(TimingError):
     """A director action that cannot apply: unknown bib, point, race or wave."""
 
 
-def check(engine: Engine, kind: str, target: str, payload: dict[str, Any]) -> None:
-    """Raise ActionError with a clear message if the action would not apply."""
+def check(
+    engine: Engine, kind: str, target: str, payload: dict[str, Any], reason: str | None = None
+) -> None:
+    """Raise ActionError with a clear message if the action would not apply. With the
+    director's `reason` given, a decision that needs one (`lap`) must have it."""
     if kind not in KINDS:
         raise ActionError(f"unknown action {kind!r}")
+    if kind == "lap" and reason is not None and not reason.strip():
+        raise ActionError("say why the crossing is, or is not, a lap")
     if kind == "gun":
         race = engine.races.get(payload.get("race", ""))
         if race is None or race.wave(payload.get("wave", "")) is None:
@@ -50,10 +56,42 @@ def check(engine: Engine, kind: str, target: str, payload: dict[str, Any]) -> No
             raise ActionError(f"race {race.id!r} has no point {payload.get('point')!r}")
         if not isinstance(payload.get("time_ms"), int):
             raise ActionError("a passing time is required")
+    if kind in ("lap", "partial"):
+        _check_lap_action(engine, kind, engine.races[person.race], payload)
 
 
-def apply(engine: Engine, kind: str, target: str, payload: dict[str, Any],
-          who: str = "", reason: str = "", at_ms: int = 0) -> None:
+def _check_lap_action(engine: Engine, kind: str, race: Race, payload: dict[str, Any]) -> None:
+    """`lap`: {"point": the SHORT_LAP flag's point, "lap": true (count it) or false}, with
+    a reason. `partial`: {"metres": a timed race's final part lap, or null to clear}."""
+    if not race.is_lap_race:
+        raise ActionError(f"race {race.id!r} is not a lap race")
+    if kind == "lap":
+        point = payload.get("point")
+        if not isinstance(point, str) or "@" not in point:
+            raise ActionError("the crossing is required: the SHORT_LAP flag's point")
+        if not isinstance(payload.get("lap", True), bool):
+            raise ActionError("lap is true (count the crossing as a lap) or false")
+        return
+    if not race.is_timed or race.lap_m is None:
+        raise ActionError(f"race {race.id!r} is not a timed race: no final part lap")
+    metres = payload.get("metres")
+    if metres is None:
+        return
+    if isinstance(metres, bool) or not isinstance(metres, int | float):
+        raise ActionError("metres must be a number")
+    if not 0 <= round(metres) < race.lap_m:
+        raise ActionError(f"a final part lap is 0 to {race.lap_m:g} m, not {metres!r}")
+
+
+def apply(
+    engine: Engine,
+    kind: str,
+    target: str,
+    payload: dict[str, Any],
+    who: str = "",
+    reason: str = "",
+    at_ms: int = 0,
+) -> None:
     check(engine, kind, target, payload)
     if kind == "gun":
         engine.set_gun(payload["race"], payload["wave"], payload["time_ms"])
@@ -67,16 +105,27 @@ def apply(engine: Engine, kind: str, target: str, payload: dict[str, Any],
         engine.confirm_record(target, who, reason, at_ms, payload.get("scopes"))
     elif kind == "record":
         engine.withdraw_record(target)
+    elif kind == "lap":
+        counted = payload.get("lap", True)
+        engine.confirm_lap(target, payload["point"], who, reason, at_ms, counted)
+    elif kind == "partial":
+        engine.set_partial(target, payload.get("metres"))
     elif kind == "flag":
         decide = getattr(engine, "decide_flag", None)
         if decide is None:
             raise ActionError("flag decisions need the validation engine")
-        decide(target, payload["code"], payload.get("point"), payload["status"], who, reason,
-               at_ms)
+        decide(target, payload["code"], payload.get("point"), payload["status"], who, reason, at_ms)
 
 
 def replay_actions(engine: Engine, actions: Iterable[Any]) -> None:
     """Apply journalled actions (timing.store.DirectorAction rows) in order."""
     for action in actions:
-        apply(engine, action.kind, action.target, json.loads(action.payload), action.who,
-              action.reason, action.at_ms)
+        apply(
+            engine,
+            action.kind,
+            action.target,
+            json.loads(action.payload),
+            action.who,
+            action.reason,
+            action.at_ms,
+        )

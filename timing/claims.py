@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from timing.config import Event, Race
+from timing.flags import LAP_CODES
 from timing.records import LOCAL_SCOPES, SCOPES, Record, RecordBook, record_json, verdict
 from timing.results import Result
 
@@ -42,6 +43,8 @@ def records_of(
     result.records, result.on_record_pace = [], []
     time_ms = result.rank_time(race.ranking)
     projected = result.projected_finish_ms
+    if race.is_timed:
+        return  # a distance in a time, not a time over a distance: no record book row
     if (result.status != "FIN" or time_ms is None) and projected is None:
         return
     applicable = book.applicable(
@@ -52,7 +55,12 @@ def records_of(
         result.on_record_pace = list(dict.fromkeys(scopes))
         return
     assert time_ms is not None
-    doubted = any(f["status"] != "dismissed" for f in result.flags)
+    # A flag not dismissed leaves the result in doubt; a confirmed SHORT_LAP or
+    # MISSED_LAP is a corrected lap count, not a doubt.
+    doubted = any(
+        f["status"] != "dismissed" and not (f["code"] in LAP_CODES and f["status"] == "confirmed")
+        for f in result.flags
+    )
     for record in applicable:
         found = verdict(time_ms, record.time_ms, watch_margin)
         if found is None:
@@ -82,6 +90,8 @@ def confirmed_records(
             continue
         person = result.participant
         race = races[person.race]
+        if race.is_timed:
+            continue
         time_ms = result.rank_time(race.ranking)
         assert time_ms is not None
         scopes = [s for s in confirmation.covers if s in LOCAL_SCOPES]

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from timing.errors import Problem
-from timing.flags import FLAG_CODES
+from timing.flags import FLAG_CODES, LAP_CODES
 from timing.times import local_ms, parse_duration, parse_time_of_day
 
 DEFAULT_AGE_BOUNDS = (20, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80)
@@ -36,6 +36,7 @@ class Validation:
     lost_chip_chance: float = 0.001  # a chip unread to the end by chance less likely: lost
     shortcut_pace_ratio: float = 0.85  # across a missed point, under this x own pace: shortcut
     min_read_share: float = 0.55  # chips read less fully are "sparse": no lost-chip verdict
+    missed_lap_ratio: float = 1.6  # a lap over this x the runner's median lap: MISSED_LAP
 
 
 VALIDATION_BOUNDS: dict[str, tuple[float, float]] = {
@@ -48,6 +49,7 @@ VALIDATION_BOUNDS: dict[str, tuple[float, float]] = {
     "lost_chip_chance": (0.0, 1.0),
     "shortcut_pace_ratio": (0.1, 1.0),
     "min_read_share": (0.0, 1.0),
+    "missed_lap_ratio": (1.1, 4.0),
 }
 DEFAULT_WATCH_MARGIN = 0.05
 
@@ -102,6 +104,31 @@ class Race:
     cutoff_ms: int | None
     waves: tuple[Wave, ...]
     points: tuple[Point, ...]
+    # Lap races (README, "Track and timed races"): the last point is the lap line.
+    laps: int | None = None  # crossings of the lap line after the start that finish the race
+    lap_m: float | None = None  # length of one lap
+    duration_ms: int | None = None  # a timed race: laps completed when the time runs out
+    min_lap_ms: int | None = None  # a lap faster than this is not one (None: from the records)
+
+    @property
+    def is_lap_race(self) -> bool:
+        """Timed races are lap races too: both count crossings of one lap line."""
+        return self.lap_m is not None
+
+    @property
+    def is_timed(self) -> bool:
+        return self.duration_ms is not None
+
+    @property
+    def lap_point(self) -> Point | None:
+        return self.points[-1] if self.is_lap_race and self.points else None
+
+    def lap_distance_m(self, number: int) -> float:
+        """How far from the start the `number`-th counted crossing of the lap line is."""
+        assert self.lap_m is not None
+        if self.laps is not None:
+            return self.distance_m - (self.laps - number) * self.lap_m
+        return self.points[-1].distance_m + (number - 1) * self.lap_m
 
     @property
     def start_point(self) -> Point | None:
@@ -292,8 +319,17 @@ def _validation(check: _Checker, value: Any) -> Validation:
 
 def _dq_on(check: _Checker, value: Any) -> tuple[str, ...]:
     codes = _table(check, value, "rules").get("dq_on", [])
+    offences = [c for c in FLAG_CODES if c not in LAP_CODES]
     if not isinstance(codes, list) or any(c not in FLAG_CODES for c in codes):
-        check.add(("rules", "dq_on"), f"must be a list of flag codes ({', '.join(FLAG_CODES)})")
+        check.add(("rules", "dq_on"), f"must be a list of flag codes ({', '.join(offences)})")
+        return ()
+    counts = [c for c in codes if c in LAP_CODES]
+    if counts:
+        check.add(
+            ("rules", "dq_on"),
+            f"{', '.join(counts)}: confirming one corrects the lap count, it is no offence "
+            f"(offences: {', '.join(offences)})",
+        )
         return ()
     return tuple(dict.fromkeys(codes))
 
@@ -370,7 +406,11 @@ def _race(
     tz: ZoneInfo,
 ) -> Race:
     rid = check.text(item, path, "id")
-    distance = float(check.number(item, path, "distance_m"))
+    laps, lap_m, duration, min_lap = _lap_keys(check, item, path)
+    if duration is not None and lap_m is not None and "distance_m" not in item:
+        distance = lap_m  # a timed race: the lap line is one lap from the start
+    else:
+        distance = float(check.number(item, path, "distance_m"))
     chips = item.get("chips", ["front"])
     if chips not in (["front"], ["front", "back"]):
         check.add((*path, "chips"), 'must be ["front"] or ["front", "back"]')
@@ -417,8 +457,120 @@ def _race(
             (*path, "points", len(points) - 1, "distance_m"),
             f"the finish is at {points[-1].distance_m:g} m but the race is {distance:g} m",
         )
+    if lap_m is not None:
+        _lap_layout(check, path, points, distance, laps, lap_m, duration)
+        if duration is not None and cutoff is not None:
+            check.add((*path, "cutoff"), "a timed race (duration) has no cutoff")
     name = str(item.get("name", rid))
-    return Race(rid, name, distance, tuple(chips), ranking, cutoff, tuple(waves), tuple(points))
+    return Race(
+        rid,
+        name,
+        distance,
+        tuple(chips),
+        ranking,
+        cutoff,
+        tuple(waves),
+        tuple(points),
+        laps,
+        lap_m,
+        duration,
+        min_lap,
+    )
+
+
+def _lap_keys(
+    check: _Checker, item: dict[str, Any], path: tuple[Any, ...]
+) -> tuple[int | None, float | None, int | None, int | None]:
+    """`laps`, `lap_m`, `duration`, `min_lap_s` of a race: (laps, lap m, duration ms,
+    min lap ms), each None where not given or not usable."""
+    laps = item.get("laps")
+    if laps is not None and (isinstance(laps, bool) or not isinstance(laps, int) or laps < 1):
+        check.add((*path, "laps"), f"{laps!r} must be a whole number of crossings, 1 or more")
+        laps = None
+    lap_m = item.get("lap_m")
+    if lap_m is not None and (
+        isinstance(lap_m, bool) or not isinstance(lap_m, int | float) or lap_m <= 0
+    ):
+        check.add((*path, "lap_m"), f"{lap_m!r} must be a length in metres above 0")
+        lap_m = None
+    duration = None
+    if "duration" in item:
+        try:
+            duration = parse_duration(str(item["duration"]))
+        except ValueError as exc:
+            check.add((*path, "duration"), str(exc))
+        else:
+            if duration <= 0:
+                check.add((*path, "duration"), "must be longer than 0:00:00")
+                duration = None
+    min_lap = item.get("min_lap_s")
+    if min_lap is not None and (
+        isinstance(min_lap, bool) or not isinstance(min_lap, int | float) or min_lap <= 0
+    ):
+        check.add((*path, "min_lap_s"), f"{min_lap!r} must be a number of seconds above 0")
+        min_lap = None
+    if "laps" in item and "duration" in item:
+        check.add(
+            (*path, "duration"), "give laps (a distance race) or duration (a timed race), not both"
+        )
+    if ("laps" in item or "duration" in item) and "lap_m" not in item:
+        key = "laps" if "laps" in item else "duration"
+        check.add((*path, key), "a lap race needs lap_m, the length of one lap")
+    if "lap_m" in item and "laps" not in item and "duration" not in item:
+        check.add((*path, "lap_m"), "lap_m needs laps (a distance race) or duration (a timed race)")
+    if "min_lap_s" in item and "lap_m" not in item:
+        check.add((*path, "min_lap_s"), "min_lap_s applies to lap races only (laps or duration)")
+    if lap_m is None or (laps is None and duration is None):
+        return None, None, None, None
+    return (
+        laps,
+        float(lap_m),
+        duration,
+        round(float(min_lap) * 1000) if min_lap is not None else None,
+    )
+
+
+def _lap_layout(
+    check: _Checker,
+    path: tuple[Any, ...],
+    points: list[Point],
+    distance: float,
+    laps: int | None,
+    lap_m: float,
+    duration: int | None,
+) -> None:
+    """A lap race: a lap line (the last point), at most a start point before it."""
+    key = "laps" if laps is not None else "duration"
+    if not points:
+        return  # reported already: no points
+    if len(points) == 1 and points[0].distance_m == 0:
+        check.add(
+            (*path, key),
+            f"{key} on a race without a lap line: its only point {points[0].id!r} is the start "
+            "at 0 m; add the lap line as the last [[races.points]]",
+        )
+        return
+    if len(points) > 2 or (len(points) == 2 and points[0].distance_m != 0):
+        check.add(
+            (*path, "points"),
+            "a lap race has the lap line as its last point and at most a start point "
+            "(at 0 m) before it",
+        )
+    line_m = points[-1].distance_m
+    if laps is not None:
+        first = distance - (laps - 1) * lap_m
+        if not 0 < first <= lap_m:
+            check.add(
+                (*path, "laps"),
+                f"{laps} crossings of a {lap_m:g} m lap cannot make {distance:g} m: the first "
+                f"crossing would be {first:g} m from the start (it must be within one lap)",
+            )
+    elif duration is not None and not 0 < line_m <= lap_m:
+        check.add(
+            (*path, "points", len(points) - 1, "distance_m"),
+            f"in a timed race the lap line is at most one lap ({lap_m:g} m) from the start, "
+            f"not {line_m:g} m",
+        )
 
 
 def _point(

@@ -22,14 +22,19 @@ from timing.claims import RecordConfirmation, confirmed_records, records_of
 from timing.config import Race
 from timing.crossings import BucketRead, Crossing, LineKey, cluster
 from timing.flags import (
+    MISSED_LAP,
+    SHORT_LAP,
     Decision,
     DecisionError,
+    Flag,
     FlagKey,
     check_code,
     decided_flags,
     flag_status,
 )
 from timing.folder import EventFolder
+from timing.lap_checks import validate_laps
+from timing.laps import LapRule, bind_laps, lap_result, min_lap_ms, rank_laps
 from timing.participants import Participant
 from timing.passings import Passing, bind, race_lines
 from timing.projection import project_ms
@@ -55,6 +60,7 @@ class RaceResults:
     race: Race
     results: list[Result]
     skipped_checks: list[dict[str, str]] = field(default_factory=list)  # {"code", "reason"}
+    min_lap_ms: int | None = None  # a lap race: the shortest lap that counts (full lap)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +78,8 @@ class Engine:
         self.window_ms = self.event.dedupe_window_ms
         self.span_ms = max(passing_span_ms, self.window_ms)
         self.offsets = {r.id: r.clock_offset_ms for r in self.event.readers.values()}
-        self.people = {p.bib: p for p in folder.participants}
+        self.people = {p.bib: p for p in folder.participants if not p.is_spotter}
+        self.spotters = {p.bib: p for p in folder.participants if p.is_spotter}
         self.races = {r.id: r for r in self.event.races}
         self.lines_by_race = {r.id: race_lines(r) for r in self.event.races}
         self.line_of = self._line_map()
@@ -94,9 +101,17 @@ class Engine:
         self.manual: dict[str, list[tuple[int, int]]] = {}
         self.decisions: dict[str, dict[FlagKey, Decision]] = {}  # bib -> flag -> decision
         self.confirmations: dict[str, RecordConfirmation] = {}  # bib -> record confirmation
+        self.partials: dict[str, float] = {}  # bib -> a timed race's final part lap, m
         defaults = load_world_bests() if self.event.world_bests else []
         self.base_records = merge_records(defaults, folder.records)
         self.book = RecordBook(self.base_records)
+        # Confirmed records of this event are never world records: the fastest lap
+        # the world records allow is fixed for the engine's life.
+        self.min_lap_ms = {
+            r.id: min_lap_ms(r, self.book, self.event.validation)
+            for r in self.event.races
+            if r.is_lap_race
+        }
         self._event_records: list[Record] = []  # confirmed from this event's results
         self._dirty_keys: set[tuple[str, LineKey]] = set()
         self._dirty_bibs: set[str] = set(self.people)
@@ -230,6 +245,47 @@ class Engine:
         self.confirmations.pop(bib, None)
         self._dirty_bibs.add(bib)
 
+    def confirm_lap(
+        self,
+        bib: str,
+        point: str,
+        by: str,
+        reason: str,
+        at_ms: int = 0,
+        counted: bool = True,
+    ) -> None:
+        """The director's word on a SHORT_LAP crossing (`point` is its flag's point,
+        "track@10:23:45.6"): a lap after all (`counted`: the lap before it was a stray
+        read, say), or not (the flag is dismissed). The same as `decide_flag` on the
+        SHORT_LAP flag; `timing.actions.check` asks for the reason."""
+        self._lap_race_of(bib)
+        status = "confirmed" if counted else "dismissed"
+        self.decide_flag(bib, SHORT_LAP, point, status, by, reason, at_ms)
+
+    def set_partial(self, bib: str, metres: float | None) -> None:
+        """A timed race's final part lap: how far past the last counted crossing the
+        runner got when the time ran out, to the metre; None takes it away."""
+        race = self._lap_race_of(bib)
+        if not race.is_timed or race.lap_m is None:
+            raise DecisionError(f"race {race.id!r} is not a timed race")
+        if metres is None:
+            self.partials.pop(bib, None)
+        else:
+            whole = round(metres)
+            if isinstance(metres, bool) or not 0 <= whole < race.lap_m:
+                raise DecisionError(f"a final part lap is 0 to {race.lap_m:g} m, not {metres!r}")
+            self.partials[bib] = float(whole)
+        self._dirty_bibs.add(bib)
+
+    def _lap_race_of(self, bib: str) -> Race:
+        person = self.people.get(bib)
+        if person is None:
+            raise DecisionError(f"unknown bib {bib!r}")
+        race = self.races[person.race]
+        if not race.is_lap_race:
+            raise DecisionError(f"race {race.id!r} is not a lap race")
+        return race
+
     # ---- output ------------------------------------------------------------------
 
     def gun_ms(self, person: Participant) -> int:
@@ -250,7 +306,7 @@ class Engine:
             chip, line = key
             self.crossings[key] = cluster(chip, line, self.buckets[key], self.window_ms)
             bib = self.owner.get(chip)
-            if bib is not None:
+            if bib is not None and bib in self.people:  # spotters have no result
                 self._dirty_bibs.add(bib)
         self._dirty_keys.clear()
         for bib in self._dirty_bibs:
@@ -261,11 +317,18 @@ class Engine:
         self._settle_records()
         for race_id in self._dirty_races:
             mine = [r for r in self._results.values() if r.participant.race == race_id]
-            self._ranked[race_id] = rank(mine, self.races[race_id].ranking)
+            race = self.races[race_id]
+            ranked = rank_laps(mine, race) if race.is_lap_race else rank(mine, race.ranking)
+            self._ranked[race_id] = ranked
         self._dirty_races.clear()
         return EventResults(
             [
-                RaceResults(race, self._ranked.get(race.id, []), skipped_checks(race, self.book))
+                RaceResults(
+                    race,
+                    self._ranked.get(race.id, []),
+                    skipped_checks(race, self.book),
+                    self.min_lap_ms.get(race.id),
+                )
                 for race in self.event.races
             ],
             sorted(self.unknown.values(), key=lambda u: u.chip),
@@ -275,6 +338,8 @@ class Engine:
 
     def _runner(self, person: Participant) -> Result:
         race = self.races[person.race]
+        if race.is_lap_race:
+            return self._lap_runner(person, race)
         settings = self.event.validation
         by_chip = {chip: self.chip_crossings(chip) for chip in person.chips}
         crossings: list[Crossing] = [c for chip in person.chips for c in by_chip[chip]]
@@ -298,13 +363,7 @@ class Engine:
             person, race, gun, zero, passings, result.splits, by_chip, alone, self._read_times
         )
         flags = validate(runner, settings, self.book)
-        decisions = self.decisions.get(person.bib, {})
-        result.flags = decided_flags(
-            flags, decisions, self.event.timezone, self.point_order[race.id]
-        )
-        confirmed = {f["code"] for f in result.flags if f["status"] == "confirmed"}
-        if override is None and confirmed & set(self.event.dq_on):
-            result.status = "DQ"
+        self._decide(result, flags, override)
         if result.status == "DNF" and override is None:
             projected = project_ms(result.splits, race.distance_m, settings.riegel_exponent)
             if projected is not None and race.ranking == "gun":
@@ -312,6 +371,59 @@ class Engine:
             result.projected_finish_ms = projected
         self._records_of(result)
         return result
+
+    def _lap_runner(self, person: Participant, race: Race) -> Result:
+        settings = self.event.validation
+        by_chip = {chip: self.chip_crossings(chip) for chip in person.chips}
+        crossings = [c for chip in person.chips for c in by_chip[chip]]
+        gun = self.gun_ms(person)
+        decisions = self.decisions.get(person.bib, {})
+
+        def confirmed(code: str) -> frozenset[str]:
+            return frozenset(
+                point
+                for (c, point), d in decisions.items()
+                if c == code and d.status == "confirmed"
+            )
+
+        rule = LapRule(
+            self.min_lap_ms[race.id],
+            settings.riegel_exponent,
+            gun + race.duration_ms if race.duration_ms is not None else None,
+            confirmed(SHORT_LAP),
+            confirmed(MISSED_LAP),
+        )
+        manual = self.manual.get(person.bib, [])
+        lines = self.lines_by_race[race.id]
+        tz = self.event.timezone
+        binding = bind_laps(race, gun, crossings, lines, manual, self.span_ms, rule, tz)
+        override = self.status_override.get(person.bib)
+        partial = self.partials.get(person.bib)
+        result = lap_result(person, race, gun, binding, override, partial)
+        zero = result.start_ms if result.start_ms is not None else gun
+        runner = Runner(
+            person, race, gun, zero, result.passings, result.splits, by_chip, None, self._read_times
+        )
+        flags = validate_laps(runner, binding, result.laps, settings, self.book)
+        self._decide(result, flags, override)
+        if result.status == "DNF" and override is None and not race.is_timed:
+            projected = project_ms(result.splits, race.distance_m, settings.riegel_exponent)
+            if projected is not None and race.ranking == "gun":
+                projected += zero - gun
+            result.projected_finish_ms = projected
+        self._records_of(result)
+        return result
+
+    def _decide(self, result: Result, flags: list[Flag], override: str | None) -> None:
+        """Join the director's decisions to the flags; a confirmed `dq_on` code is a DQ."""
+        race = self.races[result.participant.race]
+        decisions = self.decisions.get(result.bib, {})
+        result.flags = decided_flags(
+            flags, decisions, self.event.timezone, self.point_order[race.id]
+        )
+        confirmed = {f["code"] for f in result.flags if f["status"] == "confirmed"}
+        if override is None and confirmed & set(self.event.dq_on):
+            result.status = "DQ"
 
     def _read_times(self, crossing: Crossing) -> list[int]:
         bucket = self.buckets.get((crossing.chip, crossing.line), [])

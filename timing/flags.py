@@ -9,7 +9,9 @@ validation never loses it. In the results JSON a flag is
      "evidence": {...}, "decision": null}
 
 and, once decided, `status` is "dismissed" or "confirmed" and `decision` is
-{"by", "at", "reason"}.
+{"by", "at", "reason"}. In a lap race a flag on one crossing of the lap line has
+`point` "<lap point id>@<time of day of the crossing, HH:MM:SS.s>" (`timing/laps.py`):
+the crossing's own time names it, so it keeps its decision whatever is counted before.
 """
 
 from __future__ import annotations
@@ -26,7 +28,18 @@ WRONG_WAY = "WRONG_WAY"
 IMPLAUSIBLE_PACE = "IMPLAUSIBLE_PACE"
 MISSED_SPLIT = "MISSED_SPLIT"
 CHIP_SEPARATED = "CHIP_SEPARATED"
-FLAG_CODES = (FORWARD_FACING, WRONG_WAY, IMPLAUSIBLE_PACE, MISSED_SPLIT, CHIP_SEPARATED)
+SHORT_LAP = "SHORT_LAP"  # a crossing of the lap line too soon after the previous lap to be one
+MISSED_LAP = "MISSED_LAP"  # a lap about twice the runner's usual: a lap read missed
+FLAG_CODES = (
+    FORWARD_FACING,
+    WRONG_WAY,
+    IMPLAUSIBLE_PACE,
+    MISSED_SPLIT,
+    CHIP_SEPARATED,
+    SHORT_LAP,
+    MISSED_LAP,
+)
+LAP_CODES = (SHORT_LAP, MISSED_LAP)  # raised in lap races only
 FLAG_STATUSES = ("open", "dismissed", "confirmed")
 # Words a director's console may send for a status.
 _STATUS_WORDS = {
@@ -98,7 +111,10 @@ def decided_flags(
     for (code, point), decision in decisions.items():
         if decision.status == "confirmed" and (code, point) not in raised:
             out.append(_json(code, point, 0.0, {"raised": False}, decision, tz))
-    out.sort(key=lambda f: (point_order.get(f["point"], -1), FLAG_CODES.index(f["code"])))
+    # Lap flags ("<point>@<time of day>") sort by time after the point order.
+    out.sort(
+        key=lambda f: (point_order.get(f["point"], -1), f["point"], FLAG_CODES.index(f["code"]))
+    )
     return out
 
 

@@ -2,6 +2,10 @@
 
 Header names, any column order, UTF-8 with or without BOM; columns RetroTime does
 not know are kept in `extra`. Every bad row is reported with its line number.
+
+`role` (optional) is `runner`, the default, or `spotter`: someone who runs beside a
+runner (`guides` names the bib), wearing chips so that their reads are known, but is
+never timed, ranked or counted for anyone. A spotter may leave sex and age empty.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from timing.config import Event
 from timing.errors import Problem
 
 REQUIRED = ("bib", "first_name", "last_name", "sex", "race", "wave", "chip_front")
-KNOWN = (*REQUIRED, "birth_date", "age", "chip_back", "club", "nation")
+KNOWN = (*REQUIRED, "birth_date", "age", "chip_back", "club", "nation", "role", "guides")
 SEXES = ("F", "M", "X")
+ROLES = ("runner", "spotter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,12 @@ class Participant:
     birth_date: date | None = None
     category: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    role: str = "runner"  # or "spotter"
+    guides: str = ""  # a spotter: the bib of the runner they accompany
+
+    @property
+    def is_spotter(self) -> bool:
+        return self.role == "spotter"
 
     @property
     def name(self) -> str:
@@ -86,6 +97,7 @@ def load_participants(path: Path, event: Event) -> tuple[list[Participant], list
                 people.append(person)
                 lines.append(rows.line_num)
     _check_unique(file, people, lines, problems)
+    _check_spotters(file, people, lines, problems)
     return people, problems
 
 
@@ -102,12 +114,24 @@ def _row(
         bad("-", "more fields than the header has columns")
     if not value["bib"]:
         bad("bib", "is empty")
+    role = value.get("role", "").lower() or "runner"
+    if role not in ROLES:
+        bad("role", f"{value['role']!r} must be runner or spotter (or empty: runner)")
+    spotter = role == "spotter"
+    guides = value.get("guides", "")
+    if guides and not spotter:
+        bad("guides", f"only a spotter guides a runner (role is {role!r})")
     sex = value["sex"].upper()
-    if sex not in SEXES:
+    if sex not in SEXES and not (spotter and not sex):
         bad("sex", f"{value['sex']!r} must be F, M or X")
-    birth, age = _age(value, event.date, bad)
+    if spotter and not value.get("birth_date") and not value.get("age"):
+        birth, age = None, None
+    else:
+        birth, age = _age(value, event.date, bad)
     race = event.race(value["race"])
-    if race is None:
+    if race is None and spotter and not value["race"]:
+        bad("race", "a spotter must be in a race: the race of the runner they guide")
+    elif race is None:
         bad("race", f"unknown race {value['race']!r}")
     elif race.wave(value["wave"]) is None:
         bad("wave", f"unknown wave {value['wave']!r} of race {race.id!r}")
@@ -132,8 +156,10 @@ def _row(
         value.get("club", ""),
         value.get("nation", ""),
         birth,
-        category_for(sex, age, event.age_bounds),
+        category_for(sex, age, event.age_bounds) if not spotter else "",
         extra,
+        role,
+        guides,
     )
 
 
@@ -191,3 +217,26 @@ def _check_unique(
                     )
                 )
             chips.setdefault(chip, (person.bib, line))
+
+
+def _check_spotters(
+    file: str, people: list[Participant], lines: list[int], problems: list[Problem]
+) -> None:
+    """A spotter guides a runner (not a spotter) of their own race."""
+    by_bib = {p.bib: p for p in people}
+    for person, line in zip(people, lines, strict=True):
+        if not person.is_spotter or not person.guides:
+            continue
+        runner = by_bib.get(person.guides)
+        if runner is None:
+            message = f"spotter {person.bib} guides an unknown bib {person.guides!r}"
+        elif runner.is_spotter:
+            message = f"spotter {person.bib} guides bib {runner.bib}, another spotter"
+        elif runner.race != person.race:
+            message = (
+                f"spotter {person.bib} is in race {person.race!r} but bib {runner.bib} "
+                f"runs race {runner.race!r}"
+            )
+        else:
+            continue
+        problems.append(Problem(file, line, "guides", message))

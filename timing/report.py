@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from timing.config import Race
 from timing.engine import EventResults
 from timing.results import Result
 from timing.times import format_duration, iso_local
@@ -26,6 +27,7 @@ def results_json(
                 "id": rr.race.id,
                 "name": rr.race.name,
                 "distance_m": rr.race.distance_m,
+                **race_laps_json(rr.race, rr.min_lap_ms),
                 "skipped_checks": rr.skipped_checks,
                 "results": [result_json(r) for r in rr.results],
             }
@@ -75,4 +77,48 @@ def result_json(r: Result) -> dict[str, Any]:
         "records": r.records,
         "projected_finish": format_duration(r.projected_finish_ms),
         "on_record_pace": r.on_record_pace,
+        **laps_json(r),
+    }
+
+
+def race_laps_json(race: Race, min_lap_ms: int | None) -> dict[str, Any]:
+    """A lap race's own keys (none for a road race): laps, lap_m, duration and the
+    min_lap_s in force (given, or derived from the records)."""
+    if not race.is_lap_race:
+        return {}
+    return {
+        "laps": race.laps,
+        "lap_m": race.lap_m,
+        "duration": format_duration(race.duration_ms),
+        "min_lap_s": min_lap_ms / 1000 if min_lap_ms is not None else None,
+    }
+
+
+def laps_json(r: Result) -> dict[str, Any]:
+    """A lap race result's additions (none on the road): the counted laps and what the
+    live leaderboard shows of them."""
+    if r.laps_completed is None:
+        return {}
+    return {
+        "laps": [
+            {
+                "lap": lap.number,
+                "at": lap.clock,
+                "distance_m": lap.distance_m,
+                "chip_time": format_duration(lap.chip_time_ms),
+                "lap_time": format_duration(lap.lap_time_ms),
+                "pace_min_per_km": lap.pace_min_per_km,
+            }
+            | ({"manual": True} if lap.manual else {})
+            | ({"confirmed": True} if lap.confirmed else {})
+            | ({"inferred": True} if lap.inferred else {})
+            for lap in r.laps
+        ],
+        "laps_completed": r.laps_completed,
+        "laps_to_go": r.laps_to_go,
+        "last_lap": format_duration(r.last_lap_ms),
+        "laps_behind": r.laps_behind,
+        "lapped": r.lapped,
+        "distance_m": r.distance_m,
+        "final_partial_m": r.final_partial_m,
     }

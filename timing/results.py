@@ -8,6 +8,7 @@ same written time share a place, and the next place skips (1, 2, 2, 4).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,27 @@ class Split:
     manual: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Lap:
+    """One counted crossing of the lap line in a lap race (`timing/laps.py`)."""
+
+    number: int  # 1 for the first crossing after the start
+    key: str  # "<lap point>@<time of day, tenths>": names the crossing in flags
+    time_ms: int  # the instant of the crossing
+    chip_time_ms: int  # from the runner's start (the gun without one)
+    lap_time_ms: int  # since the previous counted crossing (the start for lap 1)
+    distance_m: float  # from the start, at this crossing
+    length_m: float  # of this lap (the first may be part of a lap)
+    pace_min_per_km: float | None
+    manual: bool = False  # a director's manual passing
+    confirmed: bool = False  # a SHORT_LAP crossing the director confirmed as a lap
+    inferred: bool = False  # the unread crossing of a MISSED_LAP the director confirmed
+
+    @property
+    def clock(self) -> str:
+        return self.key.rpartition("@")[2]
+
+
 @dataclass(slots=True)
 class Result:
     participant: Participant
@@ -50,10 +72,27 @@ class Result:
     # race's ranking, a duration) and the scopes of the records it would beat.
     projected_finish_ms: int | None = None
     on_record_pace: list[str] = field(default_factory=list)
+    # Lap races only (None or empty on the road): the counted laps, what the live
+    # leaderboard shows of them, and the distance covered.
+    laps: list[Lap] = field(default_factory=list)
+    laps_completed: int | None = None
+    laps_to_go: int | None = None  # a distance lap race: laps minus laps completed
+    laps_behind: int | None = None  # laps the race's leader is ahead (lapped when >= 1)
+    distance_m: float | None = None  # at the last counted crossing, plus final_partial_m
+    final_partial_m: float | None = None  # a timed race: measured after the horn
+    end_ms: int | None = None  # a timed race: when the time runs out (gun + duration)
 
     @property
     def bib(self) -> str:
         return self.participant.bib
+
+    @property
+    def last_lap_ms(self) -> int | None:
+        return self.laps[-1].lap_time_ms if self.laps else None
+
+    @property
+    def lapped(self) -> bool:
+        return (self.laps_behind or 0) >= 1
 
     def rank_time(self, ranking: str) -> int | None:
         return self.gun_time_ms if ranking == "gun" else self.chip_time_ms
@@ -112,36 +151,48 @@ def _splits(race: Race, passings: list[Passing], zero: int, skip_start: bool) ->
     return splits
 
 
-def rank(results: list[Result], ranking: str) -> list[Result]:
-    """Set places overall, by sex and by category; return the results in display order."""
+def rank(
+    results: list[Result],
+    ranking: str,
+    score: Callable[[Result], tuple[int, ...]] | None = None,
+    progress: Callable[[Result], tuple[int, ...]] | None = None,
+) -> list[Result]:
+    """Set places overall, by sex and by category; return the results in display order.
+
+    Finishers are placed by `score` (lowest first; by default the written time) and
+    share a place when it is equal; the others, DNF before DQ before DNS, go by
+    `progress` (by default furthest along first, then who got there first)."""
+
+    def written(r: Result) -> tuple[int, ...]:
+        time_ms = r.rank_time(ranking)
+        assert time_ms is not None
+        return (time_ms // 100,)
+
+    def along(r: Result) -> tuple[int, ...]:
+        return (-len(r.passings), r.passings[-1].time_ms if r.passings else 0)
+
+    score = score or written
+    progress = progress or along
     finishers = [r for r in results if r.status == "FIN"]
-    finishers.sort(key=lambda r: (r.rank_time(ranking) // 100, r.bib))
-    _place(finishers, ranking, "place", lambda r: "")
-    _place(finishers, ranking, "place_sex", lambda r: r.participant.sex)
-    _place(finishers, ranking, "place_category", lambda r: r.participant.category)
+    finishers.sort(key=lambda r: (score(r), r.bib))
+    _place(finishers, score, "place", lambda r: "")
+    _place(finishers, score, "place_sex", lambda r: r.participant.sex)
+    _place(finishers, score, "place_category", lambda r: r.participant.category)
     others = [r for r in results if r.status != "FIN"]
     for r in others:
         r.place = r.place_sex = r.place_category = None
     order = {"DNF": 0, "DQ": 1, "DNS": 2}
-    # Non-finishers: furthest along first, then who got there first.
-    others.sort(
-        key=lambda r: (
-            order[r.status],
-            -len(r.passings),
-            r.passings[-1].time_ms if r.passings else 0,
-            r.bib,
-        )
-    )
+    others.sort(key=lambda r: (order[r.status], progress(r), r.bib))
     return finishers + others
 
 
-def _place(finishers: list[Result], ranking: str, attr: str, group) -> None:
-    seen: dict[str, tuple[int, int, int]] = {}  # group -> (count, last tenths, last place)
+def _place(finishers: list[Result], score, attr: str, group) -> None:
+    seen: dict[str, tuple[int, tuple[int, ...] | None, int]] = {}  # group -> (count, last, place)
     for result in finishers:
         key = group(result)
-        tenths = result.rank_time(ranking) // 100
-        count, last_tenths, last_place = seen.get(key, (0, -1, 0))
+        mine = score(result)
+        count, last, last_place = seen.get(key, (0, None, 0))
         count += 1
-        place = last_place if tenths == last_tenths else count
-        seen[key] = (count, tenths, place)
+        place = last_place if mine == last else count
+        seen[key] = (count, mine, place)
         setattr(result, attr, place)

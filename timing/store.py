@@ -57,7 +57,7 @@ class DirectorAction(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at_ms: int = Field(sa_type=BigInteger)
     who: str
-    kind: str  # gun, status, manual_passing, assign_chip, flag
+    kind: str  # gun, status, manual_passing, assign_chip, flag, record, lap, partial
     target: str  # a bib, a race/wave, a chip
     payload: str  # JSON
     reason: str = ""

@@ -25,6 +25,7 @@ from timing.config import Point, Race, Validation
 from timing.crossings import Crossing, LineKey
 from timing.flags import (
     CHIP_SEPARATED,
+    FLAG_CODES,
     FORWARD_FACING,
     IMPLAUSIBLE_PACE,
     MISSED_SPLIT,
@@ -70,20 +71,28 @@ def two_chips(race: Race, person: Participant) -> bool:
 def skipped_checks(race: Race, book: RecordBook) -> list[dict[str, str]]:
     """The checks a race's set-up cannot run, with why (in the race's JSON)."""
     skipped = []
+    lap_point = race.lap_point
     if "back" not in race.chips:
         reason = "one-chip race: facing and chip separation need a front and a back chip"
         skipped += [{"code": FORWARD_FACING, "reason": reason}]
         skipped += [{"code": CHIP_SEPARATED, "reason": reason}]
+    elif lap_point is not None and not lap_point.oncoming:
+        skipped += [{"code": FORWARD_FACING, "reason": "the lap line has no oncoming panel"}]
     elif not any(p.oncoming for p in race.points):
         skipped += [{"code": FORWARD_FACING, "reason": "no point has an oncoming panel"}]
-    if not any(p.is_gate for p in race.points):
+    if lap_point is not None and not lap_point.is_gate:
+        reason = "the lap line is not a gate (upstream + downstream)"
+        skipped += [{"code": WRONG_WAY, "reason": reason}]
+    elif not any(p.is_gate for p in race.points):
         skipped += [{"code": WRONG_WAY, "reason": "no point is a gate (upstream + downstream)"}]
-    if len(race.points) < 3:
+    if lap_point is not None:
+        reason = "a lap race has no intermediate point: MISSED_LAP checks every lap"
+        skipped += [{"code": MISSED_SPLIT, "reason": reason}]
+    elif len(race.points) < 3:
         skipped += [{"code": MISSED_SPLIT, "reason": "no intermediate point"}]
     if not any(r.scope == "world" and not r.category for r in book.records):
         skipped += [{"code": IMPLAUSIBLE_PACE, "reason": "no world record in the record book"}]
-    order = [FORWARD_FACING, WRONG_WAY, IMPLAUSIBLE_PACE, MISSED_SPLIT, CHIP_SEPARATED]
-    return sorted(skipped, key=lambda s: order.index(s["code"]))
+    return sorted(skipped, key=lambda s: FLAG_CODES.index(s["code"]))
 
 
 # ---- WRONG_WAY ----------------------------------------------------------------------
@@ -171,7 +180,7 @@ def implausible_pace(runner: Runner, settings: Validation, book: RecordBook) -> 
                             "record_pace_time": format_duration(round(scaled)),
                             "allowed_time": format_duration(round(allowed)),
                             "tolerance": settings.pace_tolerance,
-                            "record": _record_ref(record),
+                            "record": record_ref(record),
                             "manual": split.manual,
                         },
                     )
@@ -180,7 +189,7 @@ def implausible_pace(runner: Runner, settings: Validation, book: RecordBook) -> 
     return flags
 
 
-def _record_ref(record: Record) -> dict[str, object]:
+def record_ref(record: Record) -> dict[str, object]:
     return {
         "holder": record.holder,
         "sex": record.sex,

@@ -24,6 +24,9 @@ def course_from_folder(folder: EventFolder, stray_chips: int = 8) -> Course:
                 )
                 for p in race.points
             ],
+            laps=race.laps,
+            lap_m=race.lap_m,
+            duration_ms=race.duration_ms,
         )
         for race in event.races
     ]
@@ -37,6 +40,8 @@ def course_from_folder(folder: EventFolder, stray_chips: int = 8) -> Course:
             p.wave,
             p.chip_front,
             p.chip_back,
+            role=p.role,
+            guides=p.guides or None,
         )
         for p in folder.participants
     ]

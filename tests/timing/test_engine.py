@@ -313,3 +313,115 @@ def test_live_equals_batch_covers_flags_and_records(tmp_path: Path) -> None:
         "flag open", "flag confirmed", "flag dismissed", "DQ", "projected",
     }  # fmt: skip
     assert expected <= seen, expected - seen
+
+
+# ---- lap races ------------------------------------------------------------------------
+
+
+def _track_rows(folder: EventFolder, seed: int) -> tuple[list[tuple], list[tuple]]:
+    """A random track meet: laps at a varying pace, reads missed, double reads within
+    the dedupe window, extra crossings soon after a lap, a panel facing either way,
+    crossings either side of the end of the timed race, spotters beside their runners.
+    Returns the reads and the director's decisions on the crossings they make."""
+    import random
+
+    from tests.timing.track_event import Track, gun, key
+
+    rng = random.Random(seed)
+    track = Track()
+    decisions: list[tuple] = []
+    for bib, race in ((1, "5k"), (2, "5k"), (3, "5k"), (11, "hour"), (12, "hour")):
+        g = gun(folder, race)
+        lap = rng.randrange(95_000, 200_000)
+        t = g + (rng.randrange(2_000, 8_000) if race == "hour" else lap // 2)
+        if race == "hour" and rng.random() < 0.8:
+            track.cross(bib, g + rng.randrange(1_000, 6_000))  # the start on the line
+        count = 13 if race == "5k" else 3_600_000 // lap + 2
+        for _ in range(count + rng.choice([0, 0, 1])):
+            if rng.random() < 0.08:
+                decisions.append((bib, "MISSED_LAP", key(folder, t + lap), "confirmed"))
+            else:
+                facing = "front" if rng.random() < 0.05 else "back"
+                track.cross(bib, t, facing=facing, panel=rng.random() < 0.9)
+            if rng.random() < 0.05:
+                track.cross(bib, t + rng.randrange(1_000, 2_600))  # a double read
+            if rng.random() < 0.08:
+                extra = t + rng.randrange(8_000, 30_000)
+                track.cross(bib, extra)
+                if rng.random() < 0.5:
+                    decisions.append((bib, "SHORT_LAP", key(folder, extra), "confirmed"))
+            if bib in (1, 11) and rng.random() < 0.7:
+                track.cross(bib + 8, t + 400, facing="front")  # the spotter beside them
+            t += round(lap * rng.uniform(0.9, 1.1))
+    track.burst("STRAY1", 1, gun(folder, "5k") + 600_000)
+    return track.rows, decisions
+
+
+def _decide_laps(engine: Engine, decisions: list[tuple]) -> None:
+    for bib, code, point, status in decisions:
+        engine.decide_flag(str(bib), code, point, status, "ana", "video", 1_000)
+    engine.set_partial("11", 123)
+    engine.decide_flag("2", "SHORT_LAP", "line@10:00:00.0", "dismissed", "bo", "", 2_000)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    shuffle=st.integers(0, 2**32),
+    checkpoints=st.lists(st.integers(0, 400), max_size=6),
+    act_at=st.integers(0, 400),
+)
+def test_live_equals_batch_in_lap_races(
+    tmp_path_factory, seed: int, shuffle: int, checkpoints: list[int], act_at: int
+) -> None:
+    """The same property on a track meet: laps, short and missed laps, the end of a
+    timed race, confirmed laps and a final part lap, spotters."""
+    from tests.timing.track_event import track_folder
+
+    folder = track_folder(tmp_path_factory.mktemp("track"))
+    rows, decisions = _track_rows(folder, seed)
+    batch = Engine(folder)
+    _decide_laps(batch, decisions)
+    batch.add_reads(rows)
+    import random
+
+    live = Engine(folder)
+    shuffled = rows[:]
+    random.Random(shuffle).shuffle(shuffled)
+    step = max(1, len(shuffled) // 400)  # a few hundred feeds of one to a few reads
+    fed = 0
+    for i in range(0, len(shuffled), step):
+        live.add_reads(shuffled[i : i + step])
+        if fed == act_at:
+            _decide_laps(live, decisions)
+        if fed in checkpoints:
+            live.results()
+        fed += 1
+    if act_at >= fed:
+        _decide_laps(live, decisions)
+    assert _snapshot(live) == _snapshot(batch)
+
+
+def test_live_equals_batch_in_lap_races_covers_what_it_compares(tmp_path: Path) -> None:
+    from tests.timing.track_event import track_folder
+
+    folder = track_folder(tmp_path)
+    seen: set[str] = set()
+    for seed in range(30):
+        engine = Engine(folder)
+        rows, decisions = _track_rows(folder, seed)
+        _decide_laps(engine, decisions)
+        engine.add_reads(rows)
+        for rr in engine.results().races:
+            for r in rr.results:
+                seen.update(f"{f['code']} {f['status']}" for f in r.flags)
+                seen.update(["lapped"] if r.lapped else [])
+                seen.update(["inferred"] if any(lap.inferred for lap in r.laps) else [])
+                seen.update(["confirmed lap"] if any(lap.confirmed for lap in r.laps) else [])
+                seen.update([f"{rr.race.id} {r.status}"])
+    expected = {
+        "SHORT_LAP open", "SHORT_LAP confirmed", "MISSED_LAP open", "MISSED_LAP confirmed",
+        "FORWARD_FACING open", "lapped", "inferred", "confirmed lap", "5k FIN", "5k DNF",
+        "hour FIN",
+    }  # fmt: skip
+    assert expected <= seen, expected - seen

@@ -1,0 +1,188 @@
+"""A small track meet for the lap-race tests, and a way to write its reads.
+
+One reader (TRACK) at the lap line of a 400 m track: a mat (antennas 1 and 2) and an
+oncoming panel (3). Two races share the line:
+
+- `5k`: 13 crossings of the line, started at the 200 m mark with no start point (gun
+  time); bibs 1-4, spotter 9 guiding bib 1.
+- `hour`: a one-hour timed race started on the line (a start point on the same
+  antennas); bibs 11-13, spotter 19 guiding bib 11.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from timing.folder import EventFolder, load_folder
+from timing.laps import clock_key
+
+LAP_M = 400.0
+SECOND = 1000
+MIN = 60 * SECOND
+
+EVENT = """\
+[event]
+name = "Test Track Meet"
+date = "2026-06-20"
+timezone = "Europe/London"
+
+[timing]
+dedupe_window_s = 3.0
+
+[[readers]]
+id = "TRACK"
+format = "retrotime-csv"
+port = "/dev/null"
+
+[[races]]
+id = "5k"
+name = "5000 m"
+distance_m = 5000
+laps = 13
+lap_m = 400
+chips = ["front", "back"]
+ranking = "chip"
+{race_5k_extra}
+[[races.waves]]
+id = "A"
+start = "10:00:00"
+
+[[races.points]]
+id = "line"
+distance_m = 5000
+reader = "TRACK"
+antennas = [1, 2]
+oncoming = [3]
+
+[[races]]
+id = "hour"
+name = "One Hour"
+duration = "1:00:00"
+lap_m = 400
+chips = ["front", "back"]
+{race_hour_extra}
+[[races.waves]]
+id = "A"
+start = "11:00:00"
+
+[[races.points]]
+id = "start"
+distance_m = 0
+reader = "TRACK"
+antennas = [1, 2]
+
+[[races.points]]
+id = "line"
+distance_m = 400
+reader = "TRACK"
+antennas = [1, 2]
+oncoming = [3]
+"""
+
+HEADER = [
+    "bib",
+    "first_name",
+    "last_name",
+    "sex",
+    "birth_date",
+    "race",
+    "wave",
+    "chip_front",
+    "chip_back",
+    "role",
+    "guides",
+]
+
+
+def person(bib: int, race: str, sex: str = "M", role: str = "", guides: str = "") -> dict:
+    return {
+        "bib": str(bib),
+        "first_name": f"Runner{bib}",
+        "last_name": "Track",
+        "sex": sex,
+        "birth_date": "1990-01-01",
+        "race": race,
+        "wave": "A",
+        "chip_front": f"F{bib:04d}",
+        "chip_back": f"B{bib:04d}",
+        "role": role,
+        "guides": guides,
+    }
+
+
+def default_people() -> list[dict]:
+    return [
+        *(person(b, "5k") for b in (1, 2, 3, 4)),
+        person(9, "5k", role="spotter", guides="1"),
+        *(person(b, "hour") for b in (11, 12, 13)),
+        person(19, "hour", role="spotter", guides="11"),
+    ]
+
+
+def event_toml(race_5k_extra: str = "", race_hour_extra: str = "") -> str:
+    return EVENT.format(race_5k_extra=race_5k_extra, race_hour_extra=race_hour_extra)
+
+
+def write_track(path: Path, people: list[dict] | None = None, toml: str | None = None) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "event.toml").write_text(toml or event_toml(), encoding="utf-8")
+    with (path / "participants.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=HEADER)
+        writer.writeheader()
+        writer.writerows(default_people() if people is None else people)
+    return path
+
+
+def track_folder(path: Path, **kwargs) -> EventFolder:
+    return load_folder(write_track(path, **kwargs))
+
+
+def gun(folder: EventFolder, race: str) -> int:
+    found = folder.event.race(race)
+    assert found is not None
+    return found.waves[0].gun_ms
+
+
+def key(folder: EventFolder, time_ms: int) -> str:
+    """The flag point of the crossing of the lap line at `time_ms`."""
+    return clock_key("line", time_ms, folder.event.timezone)
+
+
+class Track:
+    """Reads as the TRACK reader sends them, numbered like the journal numbers them."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+
+    def burst(self, chip: str, antenna: int, peak_ms: int, n: int = 5, top: float = -50.0):
+        for k in range(n):
+            off = k - n // 2
+            row = (
+                len(self.rows) + 1,
+                "TRACK",
+                chip,
+                antenna,
+                peak_ms + 100 * off,
+                top - 3 * abs(off),
+            )
+            self.rows.append(row)
+
+    def cross(self, bib: int, at_ms: int, facing: str = "back", panel: bool = True) -> None:
+        """Both chips over the mat, the leading one (`facing`) 40 ms first and strong
+        at the panel a second before."""
+        lead, trail = ("B", "F") if facing == "back" else ("F", "B")
+        self.burst(f"{lead}{bib:04d}", 1, at_ms)
+        self.burst(f"{trail}{bib:04d}", 1, at_ms + 40)
+        if panel:
+            self.burst(f"{lead}{bib:04d}", 3, at_ms - 1000, n=10, top=-52.0)
+            self.burst(f"{trail}{bib:04d}", 3, at_ms - 800, n=1, top=-75.0)
+
+    def laps(self, bib: int, first_ms: int, lap_ms: int, count: int, skip=()) -> list[int]:
+        """`count` crossings, the first at `first_ms`, then one every `lap_ms`; the
+        crossings numbered in `skip` (1-based) are not read. Returns all their times."""
+        times = [first_ms + i * lap_ms for i in range(count)]
+        for number, t in enumerate(times, start=1):
+            if number not in skip:
+                self.cross(bib, t)
+        return times
