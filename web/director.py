@@ -187,6 +187,11 @@ def to_action(live: LiveService, kind: str, data: dict[str, Any]) -> tuple[str, 
     if kind == "status":
         status = str(data.get("status", "")).upper()
         return "status", bib, {"status": "" if status == "CLEAR" else status}
+    if kind == "partial":
+        metres = str(data.get("metres", "")).strip()
+        if metres and not metres.isdigit():
+            raise ValueError(f"metres must be a whole number (got {metres!r})")
+        return "partial", bib, {"metres": int(metres) if metres else None}
     if kind == "record":
         return "record", bib, {"decision": data.get("decision") or "confirm"}
     if kind == "flag":

@@ -16,11 +16,17 @@ from timing.times import format_duration
 Row = dict[str, Any]
 
 
-def race_rows(rr: RaceResults, decided: frozenset[str] = frozenset()) -> list[Row]:
+def race_rows(
+    rr: RaceResults, decided: frozenset[str] = frozenset(), now_ms: int | None = None
+) -> list[Row]:
     """Rows in live order: finishers by place, then runners on course by how far they got
     (and who got there first), then DNF, DQ, DNS. `decided` holds the bibs whose status
     a director set: a DNF of theirs is final, not "still running"."""
     race = rr.race
+    if race.is_lap_race:
+        return [
+            _lap_row(race, r, pos, decided, now_ms) for pos, r in enumerate(rr.results, start=1)
+        ]  # already in live lap order
     finishers = [r for r in rr.results if r.status == "FIN"]
     on_course = [r for r in rr.results if _running(r, decided)]
     rest = [r for r in rr.results if r.status != "FIN" and not _running(r, decided)]
@@ -93,7 +99,90 @@ def _row(race: Race, r: Result, pos: int, leader_at: dict[int, int], running: bo
     }
 
 
+def _lap_row(race: Race, r: Result, pos: int, decided: frozenset[str], now_ms: int | None) -> Row:
+    """A lap race's row: laps done and to go, last lap, gap in laps (a lapped runner is
+    shown as lapped, not as ahead), and in a timed race the distance covered."""
+    p = r.participant
+    last_lap = r.last_lap_ms
+    running = (
+        r.participant.bib not in decided
+        and r.status in ("FIN", "DNF")
+        and (
+            (r.end_ms is not None and (now_ms is None or now_ms < r.end_ms + 60_000))
+            if race.is_timed
+            else r.finish_ms is None and bool(r.passings)
+        )
+    )
+    behind = r.laps_behind or 0
+    return {
+        "pos": pos,
+        "place": r.place,
+        "place_category": r.place_category,
+        "bib": p.bib,
+        "name": p.name,
+        "sex": p.sex,
+        "category": p.category,
+        "club": p.club,
+        "status": "RUN" if running and r.status != "DQ" else r.status,
+        "laps": r.laps_completed,
+        "to_go": r.laps_to_go,
+        "last_lap": format_duration(last_lap),
+        "gap": ("lapped" if behind == 1 else f"{behind} laps") if behind >= 1 else "",
+        "lapped": behind >= 1,
+        "distance": f"{r.distance_m / 1000:.3f} km" if r.distance_m is not None else "",
+        "bell": r.laps_to_go == 1,
+        "time": format_duration(r.chip_time_ms),
+        "on_record_pace": [],
+        "flags": [f.get("code") for f in r.flags if f.get("status") == "confirmed"],
+        "finished": r.finish_ms is not None and not running,
+        "race": race.id,
+        "last_point": None,
+        "last_distance_m": r.distance_m or 0,
+        "projected": None,
+    }
+
+
+def columns(race: Race) -> list[tuple[str, str]]:
+    """The leaderboard's columns (key, heading): the page and live.js draw the same."""
+    if race.is_timed:
+        return [
+            ("place", "#"),
+            ("bib", "Bib"),
+            ("name", "Name"),
+            ("category", "Cat"),
+            ("laps", "Laps"),
+            ("distance", "Distance"),
+            ("last_lap", "Last lap"),
+            ("gap", "Gap"),
+            ("status", "Status"),
+        ]
+    if race.is_lap_race:
+        return [
+            ("place", "#"),
+            ("bib", "Bib"),
+            ("name", "Name"),
+            ("category", "Cat"),
+            ("laps", "Laps"),
+            ("to_go", "To go"),
+            ("last_lap", "Last lap"),
+            ("time", "Time"),
+            ("gap", "Gap"),
+            ("status", "Status"),
+        ]
+    return [
+        ("place", "#"),
+        ("bib", "Bib"),
+        ("name", "Name"),
+        ("category", "Cat"),
+        ("last_point", "Last split"),
+        ("time", "Time"),
+        ("gap", "Gap"),
+        ("projected", "Projected"),
+        ("status", "Status"),
+    ]
+
+
 def event_rows(
-    results: EventResults, decided: frozenset[str] = frozenset()
+    results: EventResults, decided: frozenset[str] = frozenset(), now_ms: int | None = None
 ) -> dict[str, list[Row]]:
-    return {rr.race.id: race_rows(rr, decided) for rr in results.races}
+    return {rr.race.id: race_rows(rr, decided, now_ms) for rr in results.races}

@@ -167,7 +167,7 @@ class LiveService:
     ) -> None:
         """Check, journal and apply a director's decision (raises ActionError if bad)."""
         async with self.lock:
-            check(self.engine, kind, target, payload)
+            check(self.engine, kind, target, payload, reason)
             action = await asyncio.to_thread(
                 self.store.record_action, who, kind, target, payload, reason
             )
@@ -227,7 +227,7 @@ class LiveService:
 
     def _recompute(self) -> tuple[EventResults, dict[str, list[Row]]]:
         results = self.engine.results()
-        return results, event_rows(results, self.decided)
+        return results, event_rows(results, self.decided, now_ms())
 
     def _update_feeds(self, publish: bool = True) -> None:
         for race_id, rows in self.rows.items():

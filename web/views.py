@@ -10,7 +10,7 @@ from typing import Any
 from timing.report import result_json
 from timing.results import Result
 from timing.times import format_duration, iso_local
-from web.leaderboard import Row
+from web.leaderboard import Row, columns
 from web.live import LiveService
 
 
@@ -51,8 +51,21 @@ def leaderboard_view(
     rows: list[Row] = live.rows[race_id]
     if category:
         rows = [r for r in rows if r["category"] == category]
+    end_ms = None
+    if race.duration_ms is not None:
+        guns = [live.engine.gun_override.get((race.id, w.id), w.gun_ms) for w in race.waves]
+        end_ms = min(guns) + race.duration_ms
     return {
-        "race": {"id": race.id, "name": race.name, "distance_m": race.distance_m},
+        "race": {
+            "id": race.id,
+            "name": race.name,
+            "distance_m": race.distance_m,
+            "laps": race.laps,
+            "lap_m": race.lap_m,
+            "timed": race.is_timed,
+            "end_ms": end_ms,
+        },
+        "columns": columns(race),
         "category": category,
         "seq": live.feeds[race_id].seq,
         "rows": rows,
@@ -96,6 +109,23 @@ def announcer_view(live: LiveService, race_id: str) -> dict[str, Any] | None:
     race = live.folder.event.race(race_id)
     if race is None:
         return None
+    if race.is_lap_race:
+        bell = [r for r in live.rows[race_id] if r.get("bell") and r["status"] == "RUN"]
+        return {
+            "race": {"id": race.id, "name": race.name},
+            "last_split": "the bell",
+            "runners": [
+                {
+                    "bib": r["bib"],
+                    "name": r["name"],
+                    "category": r["category"],
+                    "at": f"lap {r['laps']}",
+                    "time": r["time"] or "",
+                    "projected": r["last_lap"],
+                }
+                for r in bell
+            ],
+        }
     last_split = race.points[-2].id if len(race.points) > 1 else None
     coming = []
     for rr in live.results.races:

@@ -13,25 +13,52 @@
 
   const cell = (text) => { const td = document.createElement("td"); td.textContent = text ?? ""; return td; };
 
+  const keys = [...table.tHead.rows[0].cells].map((th) => th.dataset.key);
+
   function render(row) {
     const tr = document.createElement("tr");
     tr.id = "bib-" + row.bib;
     tr.dataset.pos = row.pos;
-    const name = document.createElement("td");
-    const link = document.createElement("a");
-    link.href = "/athletes/" + encodeURIComponent(row.bib);
-    link.textContent = row.name;
-    name.appendChild(link);
-    const projected = cell(row.projected);
-    for (const scope of row.on_record_pace || []) {
-      const mark = document.createElement("span");
-      mark.className = "record";
-      mark.textContent = " on " + scope + " record pace";
-      projected.appendChild(mark);
+    if (row.lapped) tr.classList.add("lapped");
+    for (const key of keys) {
+      const td = cell(key === "name" || key === "projected" ? "" : row[key]);
+      if (key === "name") {
+        const link = document.createElement("a");
+        link.href = "/athletes/" + encodeURIComponent(row.bib);
+        link.textContent = row.name;
+        td.appendChild(link);
+        if (row.bell) {
+          const bell = document.createElement("span");
+          bell.className = "bell";
+          bell.textContent = " bell";
+          td.appendChild(bell);
+        }
+      } else if (key === "projected") {
+        td.textContent = row.projected ?? "";
+        for (const scope of row.on_record_pace || []) {
+          const mark = document.createElement("span");
+          mark.className = "record";
+          mark.textContent = " on " + scope + " record pace";
+          td.appendChild(mark);
+        }
+      }
+      tr.appendChild(td);
     }
-    tr.append(cell(row.place), cell(row.bib), name, cell(row.category), cell(row.last_point),
-              cell(row.time), cell(row.gap), projected, cell(row.status));
     return tr;
+  }
+
+  const countdown = document.getElementById("countdown");
+  if (countdown && Number(countdown.dataset.end)) {
+    const end = Number(countdown.dataset.end);
+    const tick = () => {
+      const left = Math.max(0, end - Date.now());
+      const s = Math.floor(left / 1000);
+      countdown.textContent = left > 0
+        ? `Time left: ${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`
+        : "Time is up: laps after the horn do not count.";
+    };
+    tick();
+    setInterval(tick, 1000);
   }
 
   function apply(rows, replace, moved) {
@@ -44,7 +71,7 @@
       if (category && row.category !== category) continue;
       const old = document.getElementById("bib-" + row.bib);
       const tr = render(row);
-      tr.className = "changed";
+      tr.classList.add("changed");
       if (old) old.replaceWith(tr); else body.appendChild(tr);
     }
     const sorted = [...body.rows].sort((a, b) => a.dataset.pos - b.dataset.pos);
