@@ -54,17 +54,22 @@ def race_json(event_json: dict[str, Any], race_id: str) -> dict[str, Any]:
     }
 
 
-def timed_points(race: Race) -> list[str]:
+def timed_points(race: Race, results: list[Result] | None = None) -> list[str]:
+    """The split columns: each point after the start; in a lap race, each lap."""
+    if race.is_lap_race:
+        most = max((len(r.splits) for r in results or []), default=0)
+        return [f"lap_{n}" for n in range(1, most + 1)]
     start = race.start_point
     return [p.id for p in race.points if p is not start]
 
 
 def race_csv(rr: RaceResults, day: date, tz: ZoneInfo, public_flags: dict[str, str]) -> bytes:
     """`public_flags` maps a bib to the flag codes the public may see."""
-    points = timed_points(rr.race)
+    points = timed_points(rr.race, rr.results)
+    laps = ["laps_completed", "distance_m"] if rr.race.is_lap_race else []
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([*CSV_COLUMNS, *(f"split_{p}" for p in points), "flags", "records"])
+    writer.writerow([*CSV_COLUMNS, *laps, *(f"split_{p}" for p in points), "flags", "records"])
     for r in rr.results:
         writer.writerow(_row(rr.race, r, day, tz, points, public_flags.get(r.bib, "")))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -74,7 +79,15 @@ def _row(
     race: Race, r: Result, day: date, tz: ZoneInfo, points: list[str], flags: str
 ) -> list[str]:
     p = r.participant
-    at = {s.point: format_duration(s.chip_time_ms) or "" for s in r.splits}
+    if race.is_lap_race:
+        at = {
+            f"lap_{n}": format_duration(s.chip_time_ms) or ""
+            for n, s in enumerate(r.splits, start=1)
+        }
+        laps = [_number(r.laps_completed), "" if r.distance_m is None else f"{r.distance_m:g}"]
+    else:
+        at = {s.point: format_duration(s.chip_time_ms) or "" for s in r.splits}
+        laps = []
     finished = iso_local(r.finish_ms, tz) if r.finish_ms is not None else ""
     records = "; ".join(
         " ".join(str(x.get(k) or "") for k in ("scope", "verdict")).strip()
@@ -97,6 +110,7 @@ def _row(
         format_duration(r.chip_time_ms) or "",
         format_duration(r.gun_time_ms) or "",
         finished,
+        *laps,
         *(at.get(point, "") for point in points),
         flags,
         records,

@@ -102,6 +102,8 @@ class ResultRow:
     flags: tuple[FlagLine, ...]
     records: tuple[RecordLine, ...]
     dq_reason: str
+    laps: str = ""  # lap races: laps completed
+    distance: str = ""  # lap races: km covered (a timed race's result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,7 @@ class RaceLink:
     json_href: str
     entrants: int
     counts: tuple[tuple[str, int], ...]  # (status, how many), FIN first
+    kind: str = "road"  # "road", "laps" (a distance by laps) or "timed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,15 +214,23 @@ def race_dir(race: Race) -> str:
 def race_link(rr: RaceResults) -> RaceLink:
     base = race_dir(rr.race)
     counts = Counter(r.status for r in rr.results)
+    race = rr.race
+    kind = "timed" if race.is_timed else "laps" if race.is_lap_race else "road"
+    distance = format_km(race.distance_m)
+    if kind == "timed":
+        distance = f"{format_duration(race.duration_ms)[:-2]} timed, {race.lap_m:g} m laps"
+    elif kind == "laps":
+        distance = f"{distance}, {race.laps} laps of {race.lap_m:g} m"
     return RaceLink(
         rr.race.id,
         rr.race.name,
-        format_km(rr.race.distance_m),
+        distance,
         f"{base}/index.html",
         f"{base}/results.csv",
         f"{base}/results.json",
         len(rr.results),
         tuple((s, counts[s]) for s in ("FIN", "DNF", "DQ", "DNS") if counts[s]),
+        kind,
     )
 
 
@@ -319,16 +330,19 @@ def result_row(r: Result, base: str, dq_reason: str) -> ResultRow:
         flags,
         tuple(record_line(x) for x in r.records if isinstance(x, dict)),
         dq_reason if r.status == "DQ" else "",
+        str(r.laps_completed) if r.laps_completed is not None else "",
+        format_km(r.distance_m) if r.distance_m is not None else "",
     )
 
 
 def split_rows(r: Result) -> tuple[SplitRow, ...]:
     rows = []
     previous = 0.0
-    for split in r.splits:
+    laps = r.laps_completed is not None  # a lap race: one split per counted lap
+    for number, split in enumerate(r.splits, start=1):
         rows.append(
             SplitRow(
-                split.point,
+                f"Lap {number}" if laps else split.point,
                 f"{split.distance_m / 1000:g}",
                 format_duration(split.chip_time_ms) or "",
                 format_duration(split.segment_time_ms) or "",
