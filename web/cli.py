@@ -150,11 +150,32 @@ def replay_command(
 
 
 def _print_tables(data: dict) -> None:
+    # Piped into a file or a pager, rich would squeeze the table into 80 columns.
+    out = console if console.is_terminal else Console(width=160)
     for race in data["races"]:
-        table = Table(title=f"{race['name']} ({race['distance_m'] / 1000:g} km)")
-        for column in ("place", "bib", "name", "cat", "cat pl", "status", "chip", "gun", "flags"):
-            table.add_column(column, justify="right" if column in ("place", "cat pl") else "left")
+        laps = "lap_m" in race  # lap races: laps completed beside the times
+        title = f"{race['name']} ({race['distance_m'] / 1000:g} km)"
+        if race.get("duration"):
+            title = f"{race['name']} ({race['duration']} timed, {race['lap_m']:g} m laps)"
+        table = Table(title=title)
+        columns = [
+            "place",
+            "bib",
+            "name",
+            "cat",
+            "cat pl",
+            "status",
+            *(["laps"] * laps),
+            "chip",
+            "gun",
+            "flags",
+        ]
+        for column in columns:
+            table.add_column(
+                column, justify="right" if column in ("place", "cat pl", "laps") else "left"
+            )
         for r in race["results"]:
+            lap_cell = [str(r.get("laps_completed") or "")] if laps else []
             table.add_row(
                 str(r["place"] or ""),
                 r["bib"],
@@ -162,6 +183,7 @@ def _print_tables(data: dict) -> None:
                 r["category"],
                 str(r["place_category"] or ""),
                 r["status"],
+                *lap_cell,
                 r["chip_time"] or "",
                 r["gun_time"] or "",
                 " ".join(f["code"] for f in r["flags"]),
