@@ -188,7 +188,7 @@ def _print_tables(data: dict) -> None:
                 r["gun_time"] or "",
                 " ".join(f["code"] for f in r["flags"]),
             )
-        console.print(table)
+        out.print(table)
 
 
 @main.command()
