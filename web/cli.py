@@ -205,23 +205,72 @@ def _print_tables(data: dict) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write what really happened (true crossing times) as JSON.",
 )
-def simulate(event_dir: Path, out_dir: Path | None, seed: int, truth: Path | None) -> None:
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Stream each reader's lines to its port in event.toml, as the race unfolds.",
+)
+@click.option(
+    "--speed",
+    default=20.0,
+    show_default=True,
+    help="With --live: the race clock runs this many times faster than real time.",
+)
+def simulate(
+    event_dir: Path, out_dir: Path | None, seed: int, truth: Path | None, live: bool, speed: float
+) -> None:
     """Simulate the event's race: reader logs as the hardware would write them."""
     from readers.simulator import simulate as run_simulation
     from web.course import course_from_folder
 
     folder = _folder(event_dir)
-    if out_dir is None:
-        raise click.UsageError("give --out LOG_DIR")
+    if out_dir is None and not live:
+        raise click.UsageError("give --out LOG_DIR, or --live to stream to the readers' ports")
     sim = run_simulation(course_from_folder(folder), seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sim.write_logs(out_dir)
     if truth:
         sim.write_truth(truth)
-    console.print(
-        f"{sim.read_count():,} reads and {sim.garbage_count} garbage lines from "
-        f"{len(sim.reader_ids)} readers written to {out_dir}"
-    )
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        sim.write_logs(out_dir)
+        console.print(
+            f"{sim.read_count():,} reads and {sim.garbage_count} garbage lines from "
+            f"{len(sim.reader_ids)} readers written to {out_dir}"
+        )
+    if live:
+        _stream(folder, sim, speed)
+
+
+def _stream(folder: EventFolder, sim: object, speed: float) -> None:
+    """Each reader's lines to its configured port (any pyserial URL), one thread each, on
+    one accelerated race clock; Ctrl-C stops them."""
+    import threading
+    import time
+
+    from readers.simulator import stream_live
+
+    stop = threading.Event()
+    first_gun = min(w.gun_ms for race in folder.event.races for w in race.waves)
+    started = time.monotonic()
+    threads = [
+        threading.Thread(
+            target=stream_live,
+            args=(sim, r.id, r.port, speed, stop),
+            kwargs={"baudrate": r.baudrate, "start_ms": first_gun - 5_000, "started_at": started},
+            daemon=True,
+            name=f"reader {r.id}",
+        )
+        for r in folder.event.readers.values()
+    ]
+    console.print(f"streaming {len(threads)} readers at x{speed:g}; Ctrl-C stops")
+    for thread in threads:
+        thread.start()
+    try:
+        while any(t.is_alive() for t in threads):
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        stop.set()
+    for thread in threads:
+        thread.join(5)
 
 
 @main.command()

@@ -91,3 +91,59 @@ def test_replay_rejects_unknown_reader(tmp_path: Path) -> None:
         main, ["replay", str(folder), "--log", f"NOPE={tmp_path / 'x.log'}"]
     )
     assert result.exit_code == 2 and "unknown reader 'NOPE'" in result.output
+
+
+def test_simulate_live_streams_each_reader_to_its_port(tmp_path: Path) -> None:
+    """`retrotime simulate --live`: every reader's lines reach its serial port, in the
+    reader's format, on an accelerated race clock."""
+    import os
+    import select
+    import threading
+    import time
+    import tty
+
+    from readers.simulator import simulate
+    from web.course import course_from_folder
+
+    folder = write_folder(tmp_path / "ev")
+    ports = {}
+    for reader in ("START", "MID", "FIN"):
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        ports[reader] = (master, slave)
+    text = (folder / "event.toml").read_text()
+    for reader, (_m, slave) in ports.items():
+        text = text.replace(
+            f'id = "{reader}"\nformat = "retrotime-csv"\nport = "/dev/null"',
+            f'id = "{reader}"\nformat = "retrotime-csv"\nport = "{os.ttyname(slave)}"',
+        )
+    (folder / "event.toml").write_text(text)
+    received = {reader: bytearray() for reader in ports}
+    done = threading.Event()
+
+    def drain() -> None:
+        fds = {m: r for r, (m, _s) in ports.items()}
+        while not done.is_set():
+            ready, _, _ = select.select(list(fds), [], [], 0.1)
+            for fd in ready:
+                received[fds[fd]] += os.read(fd, 65536)
+
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
+    result = CliRunner().invoke(
+        main, ["simulate", str(folder), "--live", "--speed", "200000", "--seed", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    sim = simulate(course_from_folder(load_folder(folder)), 3)
+    for reader in ports:
+        expected = len(list(sim.lines(reader)))
+        deadline = time.monotonic() + 10
+        while received[reader].count(b"\n") < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        lines = received[reader].decode().splitlines()
+        assert lines == list(sim.lines(reader))
+    done.set()
+    drainer.join(2)
+    for master, slave in ports.values():
+        os.close(master)
+        os.close(slave)
