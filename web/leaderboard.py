@@ -14,10 +14,14 @@ from timing.results import Result
 from timing.times import format_duration
 
 Row = dict[str, Any]
+RowCache = dict[str, tuple[Result, tuple[Any, ...], Row]]  # bib -> (result, inputs, row)
 
 
 def race_rows(
-    rr: RaceResults, decided: frozenset[str] = frozenset(), now_ms: int | None = None
+    rr: RaceResults,
+    decided: frozenset[str] = frozenset(),
+    now_ms: int | None = None,
+    cache: RowCache | None = None,
 ) -> list[Row]:
     """Rows in live order: finishers by place, then runners on course by how far they got
     (and who got there first), then DNF, DQ, DNS. `decided` holds the bibs whose status
@@ -33,10 +37,31 @@ def race_rows(
     on_course.sort(key=lambda r: (-r.passings[-1].index, r.passings[-1].time_ms - r.gun_ms))
     ordered = finishers + on_course + rest
     leader_at = _leader_times(ordered)
-    return [
-        _row(race, r, pos, leader_at, _running(r, decided))
-        for pos, r in enumerate(ordered, start=1)
-    ]
+    rows = []
+    for pos, r in enumerate(ordered, start=1):
+        running = _running(r, decided)
+        last = r.passings[-1].index if r.passings else None
+        # A row is a function of these: rebuild it only when one of them changed (the
+        # engine makes a new Result for each runner it recomputes; places are set on it).
+        key = (
+            r.place,
+            r.place_sex,
+            r.place_category,
+            running,
+            leader_at.get(last),
+            r.status,
+            tuple(getattr(r, "on_record_pace", None) or ()),
+            tuple(f.get("status") for f in r.flags),
+        )
+        cached = cache.get(r.participant.bib) if cache is not None else None
+        if cached is not None and cached[0] is r and cached[1] == key:
+            row = cached[2] if cached[2]["pos"] == pos else {**cached[2], "pos": pos}
+        else:
+            row = _row(race, r, pos, leader_at, running)
+        if cache is not None:
+            cache[r.participant.bib] = (r, key, row)
+        rows.append(row)
+    return rows
 
 
 def _running(r: Result, decided: frozenset[str]) -> bool:
@@ -183,6 +208,9 @@ def columns(race: Race) -> list[tuple[str, str]]:
 
 
 def event_rows(
-    results: EventResults, decided: frozenset[str] = frozenset(), now_ms: int | None = None
+    results: EventResults,
+    decided: frozenset[str] = frozenset(),
+    now_ms: int | None = None,
+    cache: RowCache | None = None,
 ) -> dict[str, list[Row]]:
-    return {rr.race.id: race_rows(rr, decided, now_ms) for rr in results.races}
+    return {rr.race.id: race_rows(rr, decided, now_ms, cache) for rr in results.races}

@@ -21,7 +21,7 @@ from timing.actions import apply, check, replay_actions
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder
 from timing.store import JournalRow, Store, now_ms
-from web.leaderboard import Row, event_rows
+from web.leaderboard import Row, RowCache, event_rows
 from web.replay import build_engine
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class LiveService:
         self.interval_s = interval_s
         self.engine: Engine = build_engine(folder, store)
         self.lock = asyncio.Lock()
+        self._row_cache: RowCache = {}  # rows rebuilt only for runners that changed
         self.streams: dict[tuple[str, str], Stream] = {}
         self.health = {rid: ReaderHealth(rid) for rid in folder.event.readers}
         self.feeds = {race.id: RaceFeed() for race in folder.event.races}
@@ -227,7 +228,7 @@ class LiveService:
 
     def _recompute(self) -> tuple[EventResults, dict[str, list[Row]]]:
         results = self.engine.results()
-        return results, event_rows(results, self.decided, now_ms())
+        return results, event_rows(results, self.decided, now_ms(), self._row_cache)
 
     def _update_feeds(self, publish: bool = True) -> None:
         for race_id, rows in self.rows.items():
@@ -237,10 +238,12 @@ class LiveService:
             changed, moved = [], []
             for row in rows:
                 old = feed.rows.get(row["bib"])
-                if old is None or {**old, "pos": row["pos"]} != row:
-                    changed.append(row)
-                elif old["pos"] != row["pos"]:
+                if old is row or old == row:
+                    continue
+                if old is not None and all(old[k] == v for k, v in row.items() if k != "pos"):
                     moved.append([row["bib"], row["pos"]])
+                else:
+                    changed.append(row)
             if not changed and not moved and feed.seq:
                 continue
             feed.rows = {r["bib"]: r for r in rows}
