@@ -63,6 +63,8 @@ class DirectorAction(SQLModel, table=True):
     reason: str = ""
 
 
+_QUARANTINE_COLUMNS = ("reader_id", "source", "seq", "raw_line", "reason", "received_ms")
+
 # A read to journal: (reader, source, seq, antenna, chip, time ms, rssi, reader_seq,
 # received ms, raw line).
 JournalRow = tuple[str, str, int, int, str, int, float | None, int | None, int, str]
@@ -117,12 +119,16 @@ class Store:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         SQLModel.metadata.create_all(self.engine)
-        marks = ", ".join(
-            ["?" if self.engine.dialect.paramstyle == "qmark" else "%s"] * len(_READ_COLUMNS)
-        )
-        self._insert_reads = (
-            f"INSERT INTO raw_reads ({', '.join(_READ_COLUMNS)}) "
-            f"VALUES ({marks}) ON CONFLICT DO NOTHING"
+        self._insert_reads = self._insert_sql("raw_reads", _READ_COLUMNS)
+        self._insert_quarantine = self._insert_sql("quarantined_lines", _QUARANTINE_COLUMNS)
+
+    def _insert_sql(self, table: str, columns: tuple[str, ...]) -> str:
+        """An executemany INSERT that skips rows already stored (same origin), on both
+        SQLite and PostgreSQL, in the driver's own parameter style."""
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        return (
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT DO NOTHING"
         )
 
     def close(self) -> None:
@@ -169,18 +175,20 @@ class Store:
                 yield [tuple(r) for r in rows]  # type: ignore[misc]
                 last = rows[-1][0]
 
-    def stored_upto(self) -> dict[tuple[str, str], int]:
-        """The highest sequence stored per (reader, source), reads and quarantine alike."""
-        marks: dict[tuple[str, str], int] = {}
+    def last_seq(self, reader: str, source: str) -> int:
+        """The highest sequence stored for one (reader, source), reads and quarantine alike.
+
+        A lookup in the (reader, source, seq) unique index, not a scan of the journal."""
         with Session(self.engine) as session:
-            for model in (RawRead, QuarantinedLine):
-                query = select(model.reader_id, model.source, func.max(model.seq)).group_by(
-                    model.reader_id, model.source
-                )
-                for reader, source, seq in session.exec(query):
-                    key = (reader, source)
-                    marks[key] = max(marks.get(key, 0), seq)
-        return marks
+            return max(
+                session.exec(
+                    select(func.max(model.seq)).where(
+                        model.reader_id == reader, model.source == source
+                    )
+                ).one()
+                or 0
+                for model in (RawRead, QuarantinedLine)
+            )
 
     def seqs_of(self, reader: str, source: str) -> list[int]:
         """Every sequence stored for one stream, reads and quarantined lines alike."""
@@ -211,27 +219,9 @@ class Store:
         """Lines that did not parse: (reader, source, seq, raw line, reason, received ms)."""
         if not rows:
             return
-        with Session(self.engine) as session:
-            for reader, source, seq, raw, reason, received in rows:
-                exists = session.exec(
-                    select(QuarantinedLine.id).where(
-                        QuarantinedLine.reader_id == reader,
-                        QuarantinedLine.source == source,
-                        QuarantinedLine.seq == seq,
-                    )
-                ).first()
-                if exists is None:
-                    session.add(
-                        QuarantinedLine(
-                            reader_id=reader,
-                            source=source,
-                            seq=seq,
-                            raw_line=escape_raw(raw),
-                            reason=reason,
-                            received_ms=received,
-                        )
-                    )
-            session.commit()
+        params = [(r, src, seq, escape_raw(raw), why, at) for r, src, seq, raw, why, at in rows]
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(self._insert_quarantine, params)
 
     def quarantined(self) -> list[QuarantinedLine]:
         with Session(self.engine) as session:

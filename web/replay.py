@@ -56,7 +56,7 @@ def ingest_log(
     fmt = get_format(reader.format)
     ctx = FormatContext(reader_id, folder.event.timezone, folder.event.date)
     source = f"log:{path.name}"
-    upto = store.stored_upto().get((reader_id, source), 0)
+    upto = store.last_seq(reader_id, source)
     received = now_ms()
     batch: list[JournalRow] = []
     bad: list[tuple[str, str, int, str, str, int]] = []

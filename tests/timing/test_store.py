@@ -31,7 +31,7 @@ def test_same_origin_is_stored_once(database_url: str) -> None:
     _, clean = store.append_reads([row(2), row(3)])
     assert not clean  # the caller must rebuild: one of the ids it was given is not stored
     assert store.count_reads() == 3
-    assert store.stored_upto() == {("FIN", "log:fin.log"): 3}
+    assert store.last_seq("FIN", "log:fin.log") == 3
     store.close()
 
 
@@ -40,7 +40,7 @@ def test_quarantine_and_actions_are_kept(database_url: str) -> None:
     store.quarantine([("FIN", "log:fin.log", 7, "garbage", "expected 5 fields", 0)])
     store.quarantine([("FIN", "log:fin.log", 7, "garbage", "expected 5 fields", 0)])
     assert [q.raw_line for q in store.quarantined()] == ["garbage"]
-    assert store.stored_upto() == {("FIN", "log:fin.log"): 7}
+    assert store.last_seq("FIN", "log:fin.log") == 7
     store.record_action("director", "status", "101", {"status": "DQ"}, "cut the course")
     (action,) = store.actions()
     assert (action.who, action.kind, action.reason) == ("director", "status", "cut the course")
