@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -19,38 +18,13 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from readers.formats import format_names
-from timing.errors import FolderError
-from timing.folder import EventFolder, load_folder
+from timing.folder import EventFolder
 from timing.report import results_json
 from timing.store import Store
 from web.cli_publish import evidence, publish
+from web.cli_support import console, database_option, err, event_folder, journal_url
 from web.replay import replay
 from web.settings import Settings, hash_password, load_tokens
-
-console = Console()
-err = Console(stderr=True)
-
-
-def _folder(path: Path) -> EventFolder:
-    try:
-        return load_folder(path, set(format_names()))
-    except FolderError as exc:
-        err.print(f"[bold red]{len(exc.problems)} problem(s) in {path}:[/]")
-        for problem in exc.problems:
-            err.print(f"  {problem}", markup=False, highlight=False)
-        sys.exit(2)
-
-
-def _database_url(folder: EventFolder, url: str | None) -> str:
-    return url or os.environ.get("RETROTIME_DATABASE_URL") or folder.default_database_url
-
-
-database_option = click.option(
-    "--database-url",
-    default=None,
-    help="SQLAlchemy URL of the journal (default: retrotime.db in the event folder; "
-    "env RETROTIME_DATABASE_URL).",
-)
 
 
 @click.group()
@@ -63,7 +37,7 @@ def main() -> None:
 @click.argument("event_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def check(event_dir: Path) -> None:
     """Check an event folder and print a summary, or every problem in it."""
-    folder = _folder(event_dir)
+    folder = event_folder(event_dir)
     event = folder.event
     console.print(f"[bold]{event.name}[/] {event.date} ({event.timezone.key})")
     for reader in event.readers.values():
@@ -114,14 +88,14 @@ def replay_command(
     database_url: str | None,
 ) -> None:
     """Score an event from reader logs (re-running adds nothing already stored)."""
-    folder = _folder(event_dir)
+    folder = event_folder(event_dir)
     pairs = [_parse_log(v) for v in logs]
     for reader, path in pairs:
         if reader not in folder.event.readers:
             raise click.BadParameter(f"unknown reader {reader!r}", param_hint="--log")
         if not path.is_file():
             raise click.BadParameter(f"{path} is not a file", param_hint="--log")
-    store = Store(_database_url(folder, database_url))
+    store = Store(journal_url(folder, database_url))
     total = sum(path.stat().st_size for _, path in pairs)
     with Progress(
         *Progress.get_default_columns()[:-1],
@@ -223,7 +197,7 @@ def simulate(
     from readers.simulator import simulate as run_simulation
     from web.course import course_from_folder
 
-    folder = _folder(event_dir)
+    folder = event_folder(event_dir)
     if out_dir is None and not live:
         raise click.UsageError("give --out LOG_DIR, or --live to stream to the readers' ports")
     sim = run_simulation(course_from_folder(folder), seed)
@@ -317,7 +291,7 @@ def agent(
 
     day = None
     if event_dir is not None:
-        folder = _folder(event_dir)
+        folder = event_folder(event_dir)
         reader = folder.event.readers.get(reader_id)
         if reader is None:
             raise click.BadParameter(f"unknown reader {reader_id!r}", param_hint="--reader")
@@ -381,7 +355,7 @@ def serve(
     database_url: str | None,
 ) -> None:
     """Run the live service for an event folder."""
-    folder = _folder(event_dir)
+    folder = event_folder(event_dir)
     if not password:
         password = click.prompt("Director password", hide_input=True, confirmation_prompt=True)
     settings = _settings(folder, password, tokens_file, redis_url, database_url)
@@ -401,7 +375,7 @@ def _settings(
 ) -> Settings:
     tokens = load_tokens(tokens_file or folder.path / "tokens.toml", list(folder.event.readers))
     return Settings(
-        folder.path, _database_url(folder, database_url), hash_password(password), tokens, redis_url
+        folder.path, journal_url(folder, database_url), hash_password(password), tokens, redis_url
     )
 
 
@@ -446,10 +420,10 @@ def demo(host: str, port: int, speed: float, seed: int) -> None:
     from web import demo as sample
 
     workdir = sample.new_workdir()
-    readers = list(_folder(sample.SAMPLE).event.readers)
+    readers = list(event_folder(sample.SAMPLE).event.readers)
     ports = sample.open_ports(readers)
     sample.write_event(workdir / "event", {r: p[2] for r, p in ports.items()})
-    folder = _folder(workdir / "event")
+    folder = event_folder(workdir / "event")
     password = sample.new_password()
     settings = _settings(folder, password, None, None, None)
     stop = threading.Event()

@@ -2,8 +2,7 @@
 evidence pack, both rebuilt from the journal (no reader logs needed).
 
 Registered in `web/cli.py` with `main.add_command(publish)` and
-`main.add_command(evidence)`. The helpers of `web.cli` are imported when a command
-runs, not when this module is imported, so either module may be imported first.
+`main.add_command(evidence)`; the helpers both share are in `web/cli_support.py`.
 """
 
 from __future__ import annotations
@@ -25,19 +24,10 @@ from rich.progress import (
 from results.errors import ResultsError, SiteRefused
 from results.evidence import write_evidence
 from results.site import publish_site
-from timing.engine import Engine
 from timing.errors import TimingError
-from timing.folder import EventFolder
 from timing.store import Store
+from web.cli_support import console, database_option, err, event_folder, journal_url
 from web.replay import build_engine
-
-# As `web.cli.database_option` (repeated: that module may still be loading when this one is).
-database_option = click.option(
-    "--database-url",
-    default=None,
-    help="SQLAlchemy URL of the journal (default: retrotime.db in the event folder; "
-    "env RETROTIME_DATABASE_URL).",
-)
 
 generated_option = click.option(
     "--generated-at",
@@ -47,13 +37,6 @@ generated_option = click.option(
     help="The time written as 'generated' (default: SOURCE_DATE_EPOCH if set, else now); "
     "the same journal and time give byte-identical files.",
 )
-
-
-def rebuild(folder: EventFolder, store: Store) -> Engine:
-    """The engine as the live service has it: every journalled read, then every director
-    action in order (guns, statuses, manual passings, chip swaps, flag decisions)."""
-    engine = build_engine(folder, store)
-    return engine
 
 
 def _generated_at(value: str | None) -> datetime:
@@ -92,24 +75,22 @@ def publish(
     database_url: str | None,
 ) -> None:
     """Publish the static result site: race, category and athlete pages, CSV and JSON."""
-    from web import cli as root
-
-    folder = root._folder(event_dir)
+    folder = event_folder(event_dir)
     when = _generated_at(generated_at)
-    store = Store(root._database_url(folder, database_url))
+    store = Store(journal_url(folder, database_url))
     try:
         if store.count_reads() == 0:
-            root.err.print("[yellow]the journal holds no reads: every runner will be DNS[/]")
-        engine = rebuild(folder, store)
+            err.print("[yellow]the journal holds no reads: every runner will be DNS[/]")
+        engine = build_engine(folder, store)
         results = engine.results()
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            console=root.err,
+            console=err,
             transient=True,
-            disable=not root.err.is_terminal,
+            disable=not err.is_terminal,
         ) as bar:
             task = bar.add_task("publishing", total=None)
             summary = publish_site(
@@ -123,14 +104,14 @@ def publish(
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
     except SiteRefused as exc:
-        root.err.print(f"[bold red]refused:[/] {exc}", highlight=False)
+        err.print(f"[bold red]refused:[/] {exc}", highlight=False)
         sys.exit(2)
     except (ResultsError, TimingError) as exc:
-        root.err.print(f"[bold red]cannot publish:[/] {exc}", highlight=False)
+        err.print(f"[bold red]cannot publish:[/] {exc}", highlight=False)
         sys.exit(2)
     finally:
         store.close()
-    root.console.print(
+    console.print(
         f"{summary.files:,} files ({summary.pages:,} pages, {summary.bytes / 1e6:.1f} MB) "
         f"written to {out_dir}"
         + (f"; {summary.removed:,} files of the earlier site removed" if summary.removed else ""),
@@ -158,17 +139,15 @@ def evidence(
     database_url: str | None,
 ) -> None:
     """Write the record evidence pack of one bib: raw reads, crossings, flags, decisions."""
-    from web import cli as root
-
-    folder = root._folder(event_dir)
+    folder = event_folder(event_dir)
     when = _generated_at(generated_at)
-    store = Store(root._database_url(folder, database_url))
+    store = Store(journal_url(folder, database_url))
     try:
-        engine = rebuild(folder, store)
+        engine = build_engine(folder, store)
         size, digest = write_evidence(out_file, engine, store, bib, when)
     except (ResultsError, TimingError) as exc:
-        root.err.print(f"[bold red]no evidence pack:[/] {exc}", highlight=False)
+        err.print(f"[bold red]no evidence pack:[/] {exc}", highlight=False)
         sys.exit(2)
     finally:
         store.close()
-    root.console.print(f"{out_file} ({size:,} bytes) SHA-256 {digest}", highlight=False)
+    console.print(f"{out_file} ({size:,} bytes) SHA-256 {digest}", highlight=False)

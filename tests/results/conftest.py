@@ -15,8 +15,7 @@ from results.site import publish_site
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder, load_folder
 from timing.store import Store
-from web.cli_publish import rebuild
-from web.replay import replay
+from web.replay import build_engine, replay
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "riverside"
 READERS = ("START", "K5", "K10", "K15", "FIN")
@@ -39,7 +38,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
     url = f"sqlite:///{tmp_path_factory.mktemp('journal') / 'example.db'}"
     store = Store(url)
     replay(folder, store, [(r, EXAMPLE / "logs" / f"{r}.log") for r in READERS])
-    engine = rebuild(folder, store)
+    engine = build_engine(folder, store)
     yield Example(folder, url, store, engine, engine.results())
     store.close()
 

@@ -16,7 +16,7 @@ from results.evidence import SUMS, verify, write_evidence
 from tests.results.conftest import GENERATED, Example, copy_journal
 from tests.results.htmlcheck import check_page
 from timing.store import Store
-from web.cli_publish import rebuild
+from web.replay import build_engine
 
 BIB = "506"  # the half marathon's winner
 
@@ -37,7 +37,7 @@ def pack(example: Example, journal: str, tmp_path_factory: pytest.TempPathFactor
     store.record_action(
         "director", "gun", "half", {"race": "half", "wave": "H1", "time_ms": gun}, "gun"
     )
-    engine = rebuild(example.folder, store)
+    engine = build_engine(example.folder, store)
     out = tmp_path_factory.mktemp("evidence") / f"bib-{BIB}.zip"
     write_evidence(out, engine, store, BIB, GENERATED)
     store.close()
@@ -134,7 +134,7 @@ def test_same_journal_same_bytes(
 ) -> None:
     store = Store(journal)
     again = tmp_path / "again.zip"
-    write_evidence(again, rebuild(example.folder, store), store, BIB, GENERATED)
+    write_evidence(again, build_engine(example.folder, store), store, BIB, GENERATED)
     store.close()
     assert again.read_bytes() == pack.read_bytes()
 
