@@ -50,7 +50,7 @@ def race_rows(
             running,
             leader_at.get(last),
             r.status,
-            tuple(getattr(r, "on_record_pace", None) or ()),
+            tuple(r.on_record_pace),
             tuple(f.get("status") for f in r.flags),
         )
         cached = cache.get(r.participant.bib) if cache is not None else None
@@ -92,14 +92,28 @@ def _indexed_splits(result: Result) -> list[tuple[int, int]]:
 
 
 def _row(race: Race, r: Result, pos: int, leader_at: dict[int, int], running: bool) -> Row:
-    p = r.participant
     last = r.splits[-1] if r.splits else None
     last_index = r.passings[-1].index if r.passings else None
     gap = None
     if last is not None and last_index is not None and last_index in leader_at:
         gap = last.chip_time_ms - leader_at[last_index]
-    projected = getattr(r, "projected_finish_ms", None)
-    on_pace = getattr(r, "on_record_pace", None) or []
+    return {
+        **_runner_fields(race, r, pos, running),
+        "last_point": last.point if last else None,
+        "last_distance_m": last.distance_m if last else 0,
+        "time": format_duration(
+            r.chip_time_ms if r.chip_time_ms is not None else (last.chip_time_ms if last else None)
+        ),
+        "gap": format_duration(gap) if gap else ("" if gap is None else "0:00:00.0"),
+        "projected": format_duration(r.projected_finish_ms),
+        "on_record_pace": list(r.on_record_pace),
+        "finished": r.finish_ms is not None,
+    }
+
+
+def _runner_fields(race: Race, r: Result, pos: int, running: bool) -> Row:
+    """What every leaderboard row shows, road or track."""
+    p = r.participant
     return {
         "pos": pos,
         "place": r.place,
@@ -110,16 +124,7 @@ def _row(race: Race, r: Result, pos: int, leader_at: dict[int, int], running: bo
         "category": p.category,
         "club": p.club,
         "status": "RUN" if running else r.status,
-        "last_point": last.point if last else None,
-        "last_distance_m": last.distance_m if last else 0,
-        "time": format_duration(
-            r.chip_time_ms if r.chip_time_ms is not None else (last.chip_time_ms if last else None)
-        ),
-        "gap": format_duration(gap) if gap else ("" if gap is None else "0:00:00.0"),
-        "projected": format_duration(projected),
-        "on_record_pace": list(on_pace),
         "flags": [f.get("code") for f in r.flags if f.get("status") == "confirmed"],
-        "finished": r.finish_ms is not None,
         "race": race.id,
     }
 
@@ -127,8 +132,6 @@ def _row(race: Race, r: Result, pos: int, leader_at: dict[int, int], running: bo
 def _lap_row(race: Race, r: Result, pos: int, decided: frozenset[str], now_ms: int | None) -> Row:
     """A lap race's row: laps done and to go, last lap, gap in laps (a lapped runner is
     shown as lapped, not as ahead), and in a timed race the distance covered."""
-    p = r.participant
-    last_lap = r.last_lap_ms
     running = (
         r.participant.bib not in decided
         and r.status in ("FIN", "DNF")
@@ -140,27 +143,17 @@ def _lap_row(race: Race, r: Result, pos: int, decided: frozenset[str], now_ms: i
     )
     behind = r.laps_behind or 0
     return {
-        "pos": pos,
-        "place": r.place,
-        "place_category": r.place_category,
-        "bib": p.bib,
-        "name": p.name,
-        "sex": p.sex,
-        "category": p.category,
-        "club": p.club,
-        "status": "RUN" if running and r.status != "DQ" else r.status,
+        **_runner_fields(race, r, pos, running),  # status FIN/DNF only: a DQ never runs
         "laps": r.laps_completed,
         "to_go": r.laps_to_go,
-        "last_lap": format_duration(last_lap),
+        "last_lap": format_duration(r.last_lap_ms),
         "gap": ("lapped" if behind == 1 else f"{behind} laps") if behind >= 1 else "",
         "lapped": behind >= 1,
         "distance": f"{r.distance_m / 1000:.3f} km" if r.distance_m is not None else "",
         "bell": r.laps_to_go == 1,
         "time": format_duration(r.chip_time_ms),
         "on_record_pace": [],
-        "flags": [f.get("code") for f in r.flags if f.get("status") == "confirmed"],
         "finished": r.finish_ms is not None and not running,
-        "race": race.id,
         "last_point": None,
         "last_distance_m": r.distance_m or 0,
         "projected": None,
@@ -169,42 +162,15 @@ def _lap_row(race: Race, r: Result, pos: int, decided: frozenset[str], now_ms: i
 
 def columns(race: Race) -> list[tuple[str, str]]:
     """The leaderboard's columns (key, heading): the page and live.js draw the same."""
+    runner = [("place", "#"), ("bib", "Bib"), ("name", "Name"), ("category", "Cat")]
     if race.is_timed:
-        return [
-            ("place", "#"),
-            ("bib", "Bib"),
-            ("name", "Name"),
-            ("category", "Cat"),
-            ("laps", "Laps"),
-            ("distance", "Distance"),
-            ("last_lap", "Last lap"),
-            ("gap", "Gap"),
-            ("status", "Status"),
-        ]
-    if race.is_lap_race:
-        return [
-            ("place", "#"),
-            ("bib", "Bib"),
-            ("name", "Name"),
-            ("category", "Cat"),
-            ("laps", "Laps"),
-            ("to_go", "To go"),
-            ("last_lap", "Last lap"),
-            ("time", "Time"),
-            ("gap", "Gap"),
-            ("status", "Status"),
-        ]
-    return [
-        ("place", "#"),
-        ("bib", "Bib"),
-        ("name", "Name"),
-        ("category", "Cat"),
-        ("last_point", "Last split"),
-        ("time", "Time"),
-        ("gap", "Gap"),
-        ("projected", "Projected"),
-        ("status", "Status"),
-    ]
+        own = [("laps", "Laps"), ("distance", "Distance"), ("last_lap", "Last lap")]
+    elif race.is_lap_race:
+        own = [("laps", "Laps"), ("to_go", "To go"), ("last_lap", "Last lap"), ("time", "Time")]
+    else:
+        own = [("last_point", "Last split"), ("time", "Time")]
+    tail = [("gap", "Gap"), *([("projected", "Projected")] * (not race.is_lap_race))]
+    return [*runner, *own, *tail, ("status", "Status")]
 
 
 def event_rows(

@@ -88,7 +88,7 @@ def athlete_view(live: LiveService, bib: str, director: bool = False) -> dict[st
     if not director:  # spectators see flags only as the director decided them
         data["flags"] = [f for f in data["flags"] if f.get("status") == "confirmed"]
     data["race"] = result.participant.race
-    data["projected"] = format_duration(getattr(result, "projected_finish_ms", None))
+    data["projected"] = format_duration(result.projected_finish_ms)
     return data
 
 
@@ -137,7 +137,7 @@ def announcer_view(live: LiveService, race_id: str) -> dict[str, Any] | None:
             split = result.splits[-1]
             if split.point != last_split:
                 continue
-            projected = getattr(result, "projected_finish_ms", None)
+            projected = result.projected_finish_ms
             if projected is None:  # same pace as their last segment
                 remaining = race.distance_m - split.distance_m
                 pace = split.segment_time_ms / max(
