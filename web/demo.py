@@ -104,24 +104,14 @@ def start_agents(
     for reader, (_m, _s, path) in ports.items():
         config = folder.event.readers[reader]
         env = {**os.environ, "RETROTIME_AGENT_TOKEN": tokens[reader]}
-        command = [
-            sys.executable,
-            "-m",
-            "web.cli",
-            "agent",
-            "--reader",
+        command = agent_command(
             reader,
-            "--port",
             path,
-            "--format",
             config.format,
-            "--timezone",
             folder.event.timezone.key,
-            "--server",
             server,
-            "--journal",
-            str(workdir / f"agent-{reader}.db"),
-        ]
+            workdir / f"agent-{reader}.db",
+        )
         with (workdir / f"agent-{reader}.log").open("w") as log:
             # A session of its own: Ctrl-C reaches the demo, which stops agents in order.
             agents.append(
@@ -130,6 +120,31 @@ def start_agents(
                 )
             )
     return agents
+
+
+def agent_command(
+    reader: str, port: str, fmt: str, tz_name: str, server: str, journal: Path
+) -> list[str]:
+    """`retrotime agent` as a child process (its token goes in RETROTIME_AGENT_TOKEN,
+    so it is not on the command line for `ps` to show)."""
+    return [
+        sys.executable,
+        "-m",
+        "web.cli",
+        "agent",
+        "--reader",
+        reader,
+        "--port",
+        port,
+        "--format",
+        fmt,
+        "--timezone",
+        tz_name,
+        "--server",
+        server,
+        "--journal",
+        str(journal),
+    ]
 
 
 def new_workdir() -> Path:

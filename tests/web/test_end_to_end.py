@@ -9,7 +9,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 import tty
@@ -26,6 +25,7 @@ from timing.folder import load_folder
 from timing.store import Store
 from web.app import create_app
 from web.cli import server_config
+from web.demo import agent_command
 from web.replay import replay
 
 
@@ -108,24 +108,14 @@ def test_reader_to_spectator_and_replay_agree(tmp_path: Path) -> None:
                 ptys[reader] = (master, slave)
                 agents.append(
                     subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "web.cli",
-                            "agent",
-                            "--reader",
+                        agent_command(
                             reader,
-                            "--port",
                             os.ttyname(slave),
-                            "--format",
                             "retrotime-csv",
-                            "--timezone",
                             "Europe/London",
-                            "--server",
                             f"ws://127.0.0.1:{port}/uplink",
-                            "--journal",
-                            str(tmp_path / f"agent-{reader}.db"),
-                        ],
+                            tmp_path / f"agent-{reader}.db",
+                        ),
                         env={**os.environ, "RETROTIME_AGENT_TOKEN": TOKENS[reader]},
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
