@@ -83,13 +83,17 @@ HEADER = [
 
 
 def write_folder(
-    path: Path, people: list[dict[str, str]] | None = None, toml: str = EVENT_TOML
+    path: Path,
+    people: list[dict[str, str]] | None = None,
+    toml: str = EVENT_TOML,
+    header: list[str] = HEADER,
 ) -> Path:
+    """An event folder: event.toml and participants.csv (the columns of `header`)."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "event.toml").write_text(toml, encoding="utf-8")
     rows = people if people is not None else default_people()
     with (path / "participants.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=HEADER)
+        writer = csv.DictWriter(handle, fieldnames=header)
         writer.writeheader()
         writer.writerows(rows)
     return path

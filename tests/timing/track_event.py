@@ -11,9 +11,9 @@ oncoming panel (3). Two races share the line:
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
+from tests.timing.builders import write_folder
 from timing.folder import EventFolder, load_folder
 from timing.laps import clock_key
 
@@ -125,13 +125,8 @@ def event_toml(race_5k_extra: str = "", race_hour_extra: str = "") -> str:
 
 
 def write_track(path: Path, people: list[dict] | None = None, toml: str | None = None) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "event.toml").write_text(toml or event_toml(), encoding="utf-8")
-    with (path / "participants.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=HEADER)
-        writer.writeheader()
-        writer.writerows(default_people() if people is None else people)
-    return path
+    people = default_people() if people is None else people
+    return write_folder(path, people, toml or event_toml(), HEADER)
 
 
 def track_folder(path: Path, **kwargs) -> EventFolder:
