@@ -112,6 +112,9 @@ def _row(
 
     if None in row:
         bad("-", "more fields than the header has columns")
+    elif any(v is None for v in row.values()):
+        missing = sum(v is None for v in row.values())
+        bad("-", f"{missing} field(s) fewer than the header has columns")
     if not value["bib"]:
         bad("bib", "is empty")
     role = value.get("role", "").lower() or "runner"

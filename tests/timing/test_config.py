@@ -173,3 +173,11 @@ def test_readme_documents_every_validation_key_with_its_default() -> None:
     assert float(rows["records", "watch_margin"]) == DEFAULT_WATCH_MARGIN
     assert rows["records", "world_bests"] == "true"
     assert len(rows) == len(VALIDATION_BOUNDS) + 3
+
+
+def test_a_short_row_says_so(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path)
+    with (folder / "participants.csv").open("a", encoding="utf-8") as handle:
+        handle.write("999,Extra\n")
+    found = problems(folder)
+    assert "participants.csv:6: -: 9 field(s) fewer than the header has columns" in found
