@@ -70,16 +70,21 @@ class RecordLine:
     margin: str
     verdict: str  # broken, equalled, near ...
     claim: str  # e.g. pending ratification
+    ratified_by: str = ""  # the record body of the standing record
+    beside: tuple[str, ...] = ()  # faster marks not ratified, e.g. "claimed 3:25:24.0 by ..."
 
     @property
     def text(self) -> str:
         head = f"{self.scope or 'unknown'} record" + (f" ({self.group})" if self.group else "")
-        was = " ".join(x for x in (self.time, f"by {self.holder}" if self.holder else "") if x)
+        body = f"({self.ratified_by})" if self.ratified_by else ""
+        by = f"by {self.holder}" if self.holder else ""
+        was = " ".join(x for x in (self.time, by, body) if x)
         parts = [x for x in (self.verdict, f"was {was}" if was else "") if x]
         if self.margin:
             parts.append(f"margin {self.margin}")
         text = f"{head}: {', '.join(parts)}" if parts else head
-        return f"{text} ({self.claim})" if self.claim else text
+        text = f"{text} ({self.claim})" if self.claim else text
+        return "; ".join((text, *self.beside))
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +401,12 @@ def record_line(record: dict[str, Any]) -> RecordLine:
         text("margin"),
         text("verdict"),
         text("claim"),
+        text("ratified_by"),
+        tuple(
+            str(m.get("text") or "")
+            for m in record.get("better_marks") or ()
+            if isinstance(m, dict) and m.get("text")
+        ),
     )
 
 
@@ -406,7 +417,9 @@ def record_book_line(record: Record) -> str:
     )
     scope = " ".join(x for x in (record.scope, record.sex, record.category) if x)
     text = f"{scope} record: {format_duration(record.time_ms)}"
-    return " ".join(x for x in (text, who, f"· {where}" if where else "") if x)
+    status = f"ratified by {record.ratified_by}" if record.ratified_by else record.status
+    parts = (text, who, f"· {where}" if where else "", f"· {status}")
+    return " ".join(x for x in parts if x)
 
 
 def dq_reasons(actions: Iterable[DirectorAction]) -> dict[str, str]:
