@@ -13,6 +13,7 @@
     clock_offsets.json  the clock correction of every reader
     decisions.json      the director's audit log entries that concern the bib
     records.json        the record lines of the result and the record book it ran against
+                        (every mark at the race's distance, with its status and body)
     config/event.toml   the event configuration as used (and records.csv, if any)
     documents/          the printable documents of a record claim (cover letter, log
                         book, witness and timekeeper statements, guide declaration,
@@ -44,6 +45,7 @@ from results.exports import json_bytes
 from results.format import slug
 from timing.config import Race
 from timing.engine import Engine
+from timing.records import same_distance
 from timing.report import result_json
 from timing.store import DirectorAction, RawRead, Store
 from timing.times import format_duration, iso_local
@@ -195,7 +197,7 @@ def evidence_files(
         }
     )
     files["decisions.json"] = json_bytes({"bib": bib, "actions": [action_json(a) for a in actions]})
-    book = [r for r in engine.folder.records if r.distance_m == race.distance_m]
+    book = [r for r in engine.book.records if same_distance(r.distance_m, race.distance_m)]
     files["records.json"] = json_bytes(
         {
             "result_records": result.records,

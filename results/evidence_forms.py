@@ -27,7 +27,7 @@ from typing import Any
 
 from results.errors import ResultsError
 from results.evidence_logbook import LogEntry, SyncRow, clock, log_book, sync_rows, zero_ms
-from results.pages import record_line
+from results.record_lines import record_line
 from timing.engine import Engine
 from timing.participants import Participant
 from timing.results import Result

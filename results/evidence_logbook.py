@@ -26,6 +26,7 @@ WITNESS = "to be filled in by the witnesses"
 
 @dataclass(frozen=True, slots=True)
 class LogFlag:
+    point: str  # as the flag names it ("10k", "line@10:23:45.6")
     code: str
     status: str
     confidence: str
@@ -34,7 +35,7 @@ class LogFlag:
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:
-    kind: str  # start, point, not read, witness
+    kind: str  # start, point, not read, witness, other (flags at no point)
     point: str
     distance: str  # km from the start, "" for a witness entry
     clock: str  # local time of day, H:MM:SS.s ("" where the timing has none)
@@ -185,8 +186,10 @@ def _flags_by_point(flags: list[dict[str, Any]]) -> dict[str, tuple[LogFlag, ...
     for f in flags:
         if not isinstance(f, dict):
             continue
-        found.setdefault(str(f.get("point") or ""), []).append(
+        point = str(f.get("point") or "")
+        found.setdefault(point, []).append(
             LogFlag(
+                point,
                 str(f.get("code") or ""),
                 str(f.get("status") or ""),
                 "" if f.get("confidence") is None else str(f.get("confidence")),

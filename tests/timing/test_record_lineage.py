@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from results.pages import record_line
+from results.record_lines import record_line
 from tests.timing.test_laps import FIRST, run
 from tests.timing.test_records import steady
 from tests.timing.track_event import SECOND, Track, event_toml, gun, key, track_folder
