@@ -126,6 +126,7 @@ def confirmed_records(
                     event.name,
                     source,
                     bib,
+                    ratified_by=f"{event.name} race director",
                 )
             )
     return found

@@ -6,12 +6,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from results.record_lines import record_line
 from tests.timing.test_laps import FIRST, run
 from tests.timing.test_records import steady
 from tests.timing.track_event import SECOND, Track, event_toml, gun, key, track_folder
-from tests.timing.validation_race import RECORDS_HEADER, Reads, make_folder, results
-from timing.records import RecordBook, load_records, load_world_bests, mark_text
+from tests.timing.validation_race import HALF_M, RECORDS_HEADER, Reads, make_folder, results
+from timing.records import (
+    STATUSES,
+    Record,
+    RecordBook,
+    load_records,
+    load_world_bests,
+    mark_text,
+)
 
 NEW_HEADER = (
     "scope,distance_m,sex,category,time,holder,nation,date,venue,source,"
@@ -165,3 +175,29 @@ def test_a_short_lap_names_the_record_its_minimum_comes_from(tmp_path: Path) -> 
     assert flag["evidence"]["min_lap_time"] == "0:01:17.1"
     assert flag["evidence"]["min_lap_from"]["holder"] == "Thomas Dold"
     assert flag["evidence"]["min_lap_from"]["distance_m"] == 5000
+
+
+# ---- the choice, as a property ---------------------------------------------------------
+
+marks = st.lists(
+    st.tuples(st.sampled_from(STATUSES), st.integers(min_value=6_000, max_value=9_000)),
+    min_size=1,
+    max_size=8,
+)
+
+
+@given(marks)
+def test_the_standing_record_outranks_every_mark_and_the_rest_are_beside_it(
+    drawn: list[tuple[str, int]],
+) -> None:
+    book = RecordBook(
+        Record("world", HALF_M, "F", "", s * 1000, f"H{i}", "", None, "", "", status=status)
+        for i, (status, s) in enumerate(drawn)
+    )
+    (standing,) = book.applicable(HALF_M, "F", "", "")
+    assert all(standing.rank <= r.rank for r in book.records)
+    beside = book.better_marks(standing)
+    assert beside == sorted(beside, key=lambda r: r.time_ms)
+    assert set(beside) == {
+        r for r in book.records if r.time_ms < standing.time_ms and r.rank[0] > standing.rank[0]
+    }
