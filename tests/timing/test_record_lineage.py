@@ -4,6 +4,7 @@ the nearest distance that the pace checks scale from."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from hypothesis import given
@@ -16,6 +17,7 @@ from tests.timing.track_event import SECOND, Track, event_toml, gun, key, track_
 from tests.timing.validation_race import HALF_M, RECORDS_HEADER, Reads, make_folder, results
 from timing.records import (
     STATUSES,
+    WORLD_BESTS,
     Record,
     RecordBook,
     load_records,
@@ -201,3 +203,17 @@ def test_the_standing_record_outranks_every_mark_and_the_rest_are_beside_it(
     assert set(beside) == {
         r for r in book.records if r.time_ms < standing.time_ms and r.rank[0] > standing.rank[0]
     }
+
+
+def test_the_readme_lists_every_shipped_mark_with_its_status() -> None:
+    readme = (WORLD_BESTS.parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = [line for line in readme.splitlines() if line.startswith("| ")]
+    with WORLD_BESTS.open(encoding="utf-8") as handle:
+        shipped = list(csv.DictReader(handle))
+    for mark in shipped:
+        time = mark["time"].removeprefix("0:")
+        status = mark["status"] + (f", {mark['ratified_by']}" if mark["ratified_by"] else "")
+        assert any(
+            f"| {time} | {mark['holder']} ({mark['nation']})" in r and r.endswith(f"| {status} |")
+            for r in rows
+        ), mark["holder"]
