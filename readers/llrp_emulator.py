@@ -26,7 +26,8 @@ from collections.abc import Callable
 from llrpkit.exceptions import MessageDecodeError
 from llrpkit.protocol import BitStr, LLRPMessage, decode_message, enums, impinj, messages, params
 
-from readers.formats.llrp import TagReport
+from readers.formats.llrp import TagReport, parse_report
+from readers.read import ParseError
 
 log = logging.getLogger(__name__)
 
@@ -310,6 +311,26 @@ class LlrpReaderEmulator:
             active = enums.ROSpecState.Active if started else enums.ROSpecState.Inactive
             self._rospecs[i][1] = active if enable else enums.ROSpecState.Disabled
         return params.LLRPStatus(status_code=enums.StatusCode.M_Success)
+
+
+def serve_lines(url: str, pump: Callable[[Callable[[bytes], bool]], None],
+                stop: threading.Event) -> None:
+    """Be the LLRP reader at `url` (tcp://HOST:PORT) while `pump(write)` writes `llrp`
+    lines, then until a client has taken every report made (or `stop`). Lines that are
+    not reports (a simulator's line noise) have no frame on a binary link: skipped."""
+    parts = url.removeprefix("tcp://").split("?")[0].rsplit(":", 1)
+    host, port = parts[0], int(parts[1]) if len(parts) > 1 else 5084
+    with LlrpReaderEmulator(host, port) as emu:
+
+        def write(data: bytes) -> bool:
+            for raw in data.splitlines():
+                with contextlib.suppress(ParseError, UnicodeDecodeError):
+                    emu.report(parse_report(raw.decode()))
+            return True
+
+        pump(write)
+        while emu.pending() and not stop.wait(0.1):
+            pass
 
 
 def _close_after_drain(conn: socket.socket, limit_s: float = 2.0) -> None:
