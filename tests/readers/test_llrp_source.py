@@ -4,7 +4,10 @@ including connections dropped mid-race."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +27,7 @@ from readers.read import FormatContext, ParseError, Read
 from readers.simulator import simulate, stream_live
 from readers.simulator.demo import demo_course
 from tests.readers.serial_helpers import wait_until
-from tests.readers.test_agent import TOKEN, agent_running, journal_rows
+from tests.readers.test_agent import ROOT, TOKEN, agent_running, journal_rows
 from tests.readers.uplink_server import UplinkServer
 
 pytestmark = pytest.mark.timeout(120)
@@ -211,3 +214,33 @@ def _is_read(line: str) -> bool:
     except ParseError:
         return False
     return True
+
+
+def test_retrotime_agent_sets_up_the_antennas_of_the_event_points(tmp_path: Path) -> None:
+    from tests.timing.builders import EVENT_TOML, write_folder
+
+    server = UplinkServer(tmp_path / "server.db", {"MID": TOKEN}).start()
+    with LlrpReaderEmulator() as emu:
+        mid = 'id = "MID"\nformat = "retrotime-csv"\nport = "/dev/null"'
+        toml = EVENT_TOML.replace(mid, f'id = "MID"\nformat = "llrp"\nport = "{emu.url}"')
+        folder = write_folder(tmp_path / "event", toml=toml)
+        cmd = [sys.executable, "-m", "web.cli", "agent", "--reader", "MID", "--event",
+               str(folder), "--server", server.url, "--token", TOKEN,
+               "--journal", str(tmp_path / "mid.db")]  # fmt: skip
+        with (tmp_path / "agent.log").open("wb") as log:
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until(emu.inventorying, timeout=30)
+            (spec, _), = emu._rospecs.values()
+            assert spec.spec_parameters[0].antenna_ids == [1, 2, 3]  # the 10k gate and panel
+            for tag in tags(30, antennas=(1, 2, 3, 4)):
+                emu.report(tag)
+            wait_until(lambda: len(server.stored("MID")) == 23, timeout=30)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(20) == 0, (tmp_path / "agent.log").read_text()
+            server.stop()
+    assert emu.idle == 7  # antenna 4 is not used by any point: not inventoried
+    assert {chip for _, _, chip, _ in server.stored("MID")} == {
+        t.epc.hex() for t in tags(30, antennas=(1, 2, 3, 4)) if t.antenna != 4
+    }
