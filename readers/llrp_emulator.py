@@ -101,7 +101,7 @@ class LlrpReaderEmulator:
             if not self._inventorying(tag.antenna):
                 self.idle += 1
                 return
-            self._buffer.append(_report_frame(tag))
+            self._buffer.append(report_frame(tag))
             self._flush()
 
     def pending(self) -> int:
@@ -361,7 +361,7 @@ def _connection_event(status: int, now_s: float) -> messages.READER_EVENT_NOTIFI
     )
 
 
-def _report_frame(tag: TagReport) -> bytes:
+def report_frame(tag: TagReport) -> bytes:
     epc = (params.EPC_96(epc=tag.epc) if len(tag.epc) == 12
            else params.EPCData(epc=BitStr.from_bytes(tag.epc)))  # fmt: skip
     antenna = params.AntennaID(antenna_id=tag.antenna)
