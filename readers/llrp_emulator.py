@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import socket
 import threading
 import time
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 HEADER = 10
 _POLL_S = 0.05
+_SEND_TIMEOUT_S = 5.0
 
 
 class LlrpReaderEmulator:
@@ -113,8 +115,9 @@ class LlrpReaderEmulator:
         with self._lock:
             return any(state == enums.ROSpecState.Active for _, state in self._rospecs.values())
 
-    def drop_connection(self) -> None:
-        """Cut the link: the client sees the stream end, the reader keeps inventorying."""
+    def drop_connection(self) -> bool:
+        """Cut the link: the client sees the stream end, the reader keeps inventorying.
+        False if no client was connected."""
         with self._lock:
             client, self._client, self._enabled = self._client, None, False
         if client is not None:
@@ -122,6 +125,7 @@ class LlrpReaderEmulator:
             # discard reports it had received but not yet read. `_serve` closes it.
             with contextlib.suppress(OSError):
                 client.shutdown(socket.SHUT_WR)
+        return client is not None
 
     def _inventorying(self, antenna: int) -> bool:
         for spec, state in self._rospecs.values():
@@ -184,7 +188,7 @@ class LlrpReaderEmulator:
             thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
-        conn.settimeout(_POLL_S)
+        conn.settimeout(_SEND_TIMEOUT_S)  # a client that takes nothing for this long is gone
         ok = enums.ConnectionAttemptStatusType.Success
         self._send(_connection_event(ok, self.clock()))
         with self._lock:
@@ -203,9 +207,9 @@ class LlrpReaderEmulator:
                 unanswered += 1
                 self._send(messages.KEEPALIVE(), message_id=0)
             try:
+                if not select.select([conn], [], [], _POLL_S)[0]:
+                    continue
                 chunk = conn.recv(65536)
-            except TimeoutError:
-                continue
             except OSError:
                 break
             if not chunk:
@@ -340,11 +344,8 @@ def _close_after_drain(conn: socket.socket, limit_s: float = 2.0) -> None:
     deadline = time.monotonic() + limit_s
     with contextlib.suppress(OSError):
         while time.monotonic() < deadline:
-            try:
-                if not conn.recv(65536):
-                    break
-            except TimeoutError:
-                continue
+            if select.select([conn], [], [], _POLL_S)[0] and not conn.recv(65536):
+                break
     conn.close()
 
 

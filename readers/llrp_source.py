@@ -134,7 +134,6 @@ class LlrpSource:
             if ever:
                 self.stats.reconnects += 1
             ever = True
-            self.stats.connected = True
             try:
                 if self._pump(sock):
                     delay = self.min_backoff
@@ -166,6 +165,7 @@ class LlrpSource:
                 raise ConnectionResetError("the reader closed the connection")
             if data:
                 self._handle(client, client.receive(data, now))
+            self.stats.connected = client.state == "running"
             sock.sendall(client.outgoing())
             if now >= next_tick:
                 next_tick = now + 1.0
