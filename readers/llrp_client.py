@@ -32,6 +32,7 @@ from enum import IntEnum
 from llrpkit.exceptions import MessageDecodeError
 from llrpkit.protocol import LLRPMessage, decode_message, enums, impinj, messages, params
 
+from readers.formats.llrp import rssi_text
 from readers.read import ReaderError
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ def report_text(trd: params.TagReportData) -> str:
     rssi = ""
     centi = [p.rssi for p in trd.custom if isinstance(p, impinj.ImpinjPeakRSSI)]
     if centi:
-        rssi = f"{centi[0] / 100:.2f}".rstrip("0").rstrip(".")
+        rssi = rssi_text(centi[0] / 100)
     elif trd.peak_rssi is not None:
         rssi = str(trd.peak_rssi.peak_rssi)
     if trd.first_seen_timestamp_utc is not None:

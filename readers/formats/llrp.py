@@ -48,7 +48,7 @@ class TagReport:
 
 
 def report_line(report: TagReport) -> str:
-    rssi = "" if report.rssi is None else _rssi_text(report.rssi)
+    rssi = "" if report.rssi is None else rssi_text(report.rssi)
     when = f"u{report.first_seen_us}" if report.uptime else str(report.first_seen_us)
     return f"{report.epc.hex()},{report.antenna},{rssi},{when}"
 
@@ -73,7 +73,7 @@ def parse_report(line: str) -> TagReport:
                      int(digits), uptime)  # fmt: skip
 
 
-def _rssi_text(rssi: float) -> str:
+def rssi_text(rssi: float) -> str:
     text = f"{rssi:.2f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 

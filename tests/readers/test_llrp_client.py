@@ -4,9 +4,13 @@ reader's would be), the client's frames and report lines out."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from llrpkit.protocol import BitStr, LLRPMessage, decode_message, enums, impinj, messages, params
 
+from readers.formats.llrp import TagReport, report_line
 from readers.llrp_client import LinkLost, LlrpClient, LlrpError, LlrpSettings, report_text, rospec
+from readers.llrp_emulator import report_frame
 from readers.llrp_source import parse_llrp_url, with_antennas
 
 OK = params.LLRPStatus(status_code=enums.StatusCode.M_Success)
@@ -185,3 +189,28 @@ def test_port_url_options() -> None:
     assert with_antennas("tcp://h:5084", {2, 1}) == "tcp://h:5084?antennas=1,2"
     assert with_antennas("tcp://h?session=2", {4}) == "tcp://h?session=2&antennas=4"
     assert with_antennas("tcp://h?antennas=7", {4}) == "tcp://h?antennas=7"
+
+
+reports = st.builds(
+    TagReport,
+    epc=st.binary(min_size=2, max_size=32),
+    antenna=st.integers(1, 65535),
+    rssi=st.none() | st.integers(-12800, 12700).map(lambda c: c / 100),
+    first_seen_us=st.integers(0, 2**63 - 1),
+    uptime=st.booleans(),
+)
+
+
+@given(tags=st.lists(reports, min_size=1, max_size=8), cuts=st.lists(st.integers(0, 400)))
+def test_reports_through_the_binary_protocol_come_out_as_their_lines(
+    tags: list[TagReport], cuts: list[int]
+) -> None:
+    """A report encoded as a reader sends it (RO_ACCESS_REPORT) and read back by the
+    client is the same `llrp` line, however TCP splits the stream."""
+    data = b"".join(report_frame(tag) for tag in tags)
+    client = LlrpClient(LlrpSettings())
+    lines, last = [], 0
+    for cut in [*sorted({c % (len(data) + 1) for c in cuts}), len(data)]:
+        lines += client.receive(data[last:cut])
+        last = cut
+    assert lines == [report_line(tag) for tag in tags]
