@@ -23,18 +23,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from llrpkit.exceptions import MessageDecodeError
 from llrpkit.protocol import BitStr, LLRPMessage, decode_message, enums, impinj, messages, params
 
-from readers.formats.llrp import TagReport, parse_report
-from readers.read import ParseError
+from readers.formats.llrp import Llrp, TagReport, parse_report
+from readers.read import FormatContext, ParseError
 
 log = logging.getLogger(__name__)
 
 HEADER = 10
 _POLL_S = 0.05
 _SEND_TIMEOUT_S = 5.0
+LLRP = Llrp()
+_CTX = FormatContext("emulator", ZoneInfo("UTC"))
 
 
 class LlrpReaderEmulator:
@@ -329,7 +332,9 @@ def serve_lines(url: str, pump: Callable[[Callable[[bytes], bool]], None],
         def write(data: bytes) -> bool:
             for raw in data.splitlines():
                 with contextlib.suppress(ParseError, UnicodeDecodeError):
-                    emu.report(parse_report(raw.decode()))
+                    line = raw.decode()
+                    LLRP.parse(line, _CTX)  # line noise the format rejects has no frame
+                    emu.report(parse_report(line))
             return True
 
         pump(write)
