@@ -4,9 +4,9 @@ tag report lines out (docs/llrp.md). `readers/llrp_source.py` drives it over TCP
 Messages are encoded and decoded by `llrpkit.protocol` (MIT). The conversation, after
 the reader's ConnectionAttemptEvent:
 
-1. IMPINJ_ENABLE_EXTENSIONS (a reader that refuses it is driven with plain LLRP);
-2. ENABLE_EVENTS_AND_REPORTS: the reader releases the reports it held while no client
+1. ENABLE_EVENTS_AND_REPORTS: the reader releases the reports it held while no client
    was connected (we ask it to hold them, step 5), and they are journalled first;
+2. IMPINJ_ENABLE_EXTENSIONS (a reader that refuses it is driven with plain LLRP);
 3. GET_ROSPECS: if our ROSpec is there, the reader kept inventorying while we were away
    and is in the known state: resume (step 5, then run). Its id is a hash of its
    content, so a changed antenna list or setting is a different ROSpec;
