@@ -3,6 +3,8 @@ reader's would be), the client's frames and report lines out."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -214,3 +216,21 @@ def test_reports_through_the_binary_protocol_come_out_as_their_lines(
         lines += client.receive(data[last:cut])
         last = cut
     assert lines == [report_line(tag) for tag in tags]
+
+
+def test_docs_give_the_settings_defaults_and_a_line_that_parses() -> None:
+    import re
+    from pathlib import Path
+
+    from readers.formats import get_format
+    from readers.read import FormatContext
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "llrp.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", doc, re.MULTILINE))
+    defaults = LlrpSettings()
+    assert set(rows) == {"session", "search_mode", "tag_population", "keepalive_ms", "impinj"}
+    for key, text in rows.items():
+        value = getattr(defaults, key)
+        assert (str(int(value)) if isinstance(value, bool) else str(value)) == text, key
+    (line,) = re.findall(r"^    (\w+,\d+,[-.\d]*,\d+)$", doc, re.MULTILINE)
+    assert get_format("llrp").parse(line, FormatContext("FIN", ZoneInfo("UTC"))) is not None
