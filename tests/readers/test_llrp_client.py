@@ -3,6 +3,8 @@ reader's would be), the client's frames and report lines out."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,10 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from llrpkit.protocol import BitStr, LLRPMessage, decode_message, enums, impinj, messages, params
 
+from readers.formats import get_format
 from readers.formats.llrp import TagReport, report_line
 from readers.llrp_client import LinkLost, LlrpClient, LlrpError, LlrpSettings, report_text, rospec
 from readers.llrp_emulator import report_frame
 from readers.llrp_source import parse_llrp_url, with_antennas
+from readers.read import FormatContext
 
 OK = params.LLRPStatus(status_code=enums.StatusCode.M_Success)
 EPC = bytes.fromhex("e2000017010b016210000001")
@@ -219,12 +223,6 @@ def test_reports_through_the_binary_protocol_come_out_as_their_lines(
 
 
 def test_docs_give_the_settings_defaults_and_a_line_that_parses() -> None:
-    import re
-    from pathlib import Path
-
-    from readers.formats import get_format
-    from readers.read import FormatContext
-
     doc = (Path(__file__).resolve().parents[2] / "docs" / "llrp.md").read_text(encoding="utf-8")
     rows = dict(re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", doc, re.MULTILINE))
     defaults = LlrpSettings()
