@@ -117,7 +117,8 @@ def test_dropped_connections_mid_race_lose_and_double_nothing() -> None:
         feeder.start()
         feeder.join(30)
         wait_until(lambda: len(got.reads) >= len(sent), timeout=30)
-        time.sleep(0.3)
+        time.sleep(0.3)  # time for a double to show
+        wait_until(lambda: running(src))
         assert src.client is not None and src.client.resumed
         assert sum(drops) >= 3  # the others fell while the source was reconnecting
         assert emu.connections == sum(drops) + 1 == src.stats.reconnects + 1
@@ -138,7 +139,8 @@ def test_the_reader_buffers_while_no_client_is_connected() -> None:
             emu.report(tag)
         assert emu.pending() == 5
         with source_on(f"{emu.url}?{FAST}") as (src, second):
-            wait_until(lambda: len(second.reads) == 5)
+            wait_until(lambda: len(second.reads) == 5)  # released first, before the set-up
+            wait_until(lambda: running(src))
             assert src.client is not None and src.client.resumed
     assert first.raw() + second.raw() == [report_line(t) for t in tags(10)]
 
