@@ -161,6 +161,11 @@ class Event:
     def race(self, race_id: str) -> Race | None:
         return next((r for r in self.races if r.id == race_id), None)
 
+    def antennas_of(self, reader_id: str) -> set[int]:
+        """The antenna ports of `reader_id` that the timing points use."""
+        return {a for race in self.races for p in race.points if p.reader == reader_id
+                for a in (*p.antennas, *p.upstream, *p.downstream, *p.oncoming)}  # fmt: skip
+
 
 class _Locator:
     """Line numbers for keys of a TOML file, which tomllib does not report."""
@@ -378,6 +383,10 @@ def _readers(check: _Checker, items: Any, formats: set[str] | None) -> dict[str,
                 (*path, "format"),
                 f"unknown reader format {fmt!r} (known: {', '.join(sorted(formats))})",
             )
+        port = item.get("port", "")
+        if (fmt == "llrp") != str(port).startswith("tcp://"):
+            check.add((*path, "port"), 'an LLRP reader (format "llrp") and only it has a port '
+                      f'"tcp://HOST:5084", got {port!r}')  # fmt: skip
         readers[rid] = ReaderConfig(
             rid,
             check.text(item, path, "format"),

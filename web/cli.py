@@ -288,6 +288,7 @@ def agent(
     import logging
 
     from readers.agent import AgentError, UplinkRejected, run_agent
+    from readers.llrp_source import with_antennas
 
     day = None
     if event_dir is not None:
@@ -296,6 +297,8 @@ def agent(
         if reader is None:
             raise click.BadParameter(f"unknown reader {reader_id!r}", param_hint="--reader")
         port_url = port_url or reader.port
+        if port_url.startswith("tcp://"):  # an LLRP reader inventories the points' antennas
+            port_url = with_antennas(port_url, folder.event.antennas_of(reader_id))
         format_name = format_name or reader.format
         baudrate = baudrate or reader.baudrate
         tz_name = tz_name or folder.event.timezone.key
