@@ -20,6 +20,7 @@ from rich.table import Table
 from readers.formats import format_names
 from timing.folder import EventFolder
 from timing.report import results_json
+from timing.settings import changed, value_text
 from timing.store import Store
 from web.cli_publish import evidence, publish
 from web.cli_support import console, database_option, err, event_folder, journal_url
@@ -52,6 +53,13 @@ def check(event_dir: Path) -> None:
             f"{len(race.waves)} wave(s), {len(race.points)} point(s), "
             f"{people} participant(s), chips {'+'.join(race.chips)}, "
             f"ranked by {race.ranking} time"
+        )
+    for setting, value in changed(event.given):
+        console.print(
+            f"  [{setting.table}] {setting.key} = {value_text(value)} "
+            f"(default {value_text(setting.default)}): {setting.help}",
+            markup=False,
+            highlight=False,
         )
     console.print(f"  {len(folder.participants)} participants, {len(folder.records)} records: OK")
 
