@@ -4,19 +4,10 @@ import re
 from dataclasses import fields
 from pathlib import Path
 
-import pytest
-
-from tests.timing.builders import EVENT_TOML, person, write_folder
+from tests.timing.builders import EVENT_TOML, person, problems, write_folder
 from timing.config import ReaderConfig, Validation
-from timing.errors import FolderError
 from timing.folder import load_folder
 from timing.settings import REQUIRED, SETTINGS, defaults, readme_table
-
-
-def problems(path: Path, formats: set[str] | None = None) -> list[str]:
-    with pytest.raises(FolderError) as caught:
-        load_folder(path, formats)
-    return [str(p) for p in caught.value.problems]
 
 
 def test_good_folder_loads(tmp_path: Path) -> None:
