@@ -100,7 +100,8 @@ def load_participants(path: Path, event: Event) -> tuple[list[Participant], list
                 people.append(person)
                 lines.append(rows.line_num)
     except csv.Error as exc:  # a field over the csv module's limit (131,072 characters)
-        problems.append(Problem(file, rows.line_num, "-", f"{exc}; the rows after it not read"))
+        line = rows.reader.line_num  # DictReader.line_num is not advanced on an error
+        problems.append(Problem(file, line, "-", f"{exc}; the rows after it not read"))
     _check_unique(file, people, lines, problems)
     _check_spotters(file, people, lines, problems)
     return people, problems

@@ -75,7 +75,8 @@ def load_records(path: Path) -> tuple[list[Record], list[Problem]]:
             if record is not None:
                 records.append(record)
     except csv.Error as exc:  # a field over the csv module's limit (131,072 characters)
-        problems.append(Problem(file, rows.line_num, "-", f"{exc}; the rows after it not read"))
+        line = rows.reader.line_num  # DictReader.line_num is not advanced on an error
+        problems.append(Problem(file, line, "-", f"{exc}; the rows after it not read"))
     return records, problems
 
 
