@@ -23,12 +23,20 @@ from timing.report import results_json
 from timing.settings import changed, value_text
 from timing.store import Store
 from web.cli_publish import evidence, publish
-from web.cli_support import console, database_option, err, event_folder, journal_url
+from web.cli_support import (
+    Main,
+    console,
+    database_option,
+    err,
+    event_folder,
+    journal_url,
+    write_file,
+)
 from web.replay import replay
 from web.settings import Settings, hash_password, load_tokens
 
 
-@click.group()
+@click.group(cls=Main)
 @click.version_option(package_name="retrotime")
 def main() -> None:
     """RetroTime: timing for backwards running races."""
@@ -119,7 +127,7 @@ def replay_command(
     quarantined = store.count_quarantined()
     data = results_json(folder.event.name, results, quarantined, folder.event.timezone)
     if json_out:
-        json_out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_file(json_out, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
     if table:
         _print_tables(data)
     finishers = sum(1 for r in data["races"] for x in r["results"] if x["status"] == "FIN")
@@ -367,6 +375,11 @@ def serve(
     if not password:
         password = click.prompt("Director password", hide_input=True, confirmation_prompt=True)
     settings = _settings(folder, password, tokens_file, redis_url, database_url)
+    store = Store(settings.database_url)  # a journal that cannot be written: say so now
+    try:
+        store.check_writable()
+    finally:
+        store.close()
     console.print(
         f"RetroTime live: http://{host}:{port}/  ·  director: http://{host}:{port}"
         f"/director  ·  agent tokens in {tokens_file or event_dir / 'tokens.toml'}"
