@@ -20,23 +20,15 @@ from rich.table import Table
 from readers.formats import format_names
 from timing.folder import EventFolder
 from timing.report import results_json
-from timing.settings import changed, value_text
 from timing.store import Store
+from web import cli_support as support
 from web.cli_publish import evidence, publish
-from web.cli_support import (
-    Main,
-    console,
-    database_option,
-    err,
-    event_folder,
-    journal_url,
-    write_file,
-)
+from web.cli_support import console, database_option, err, event_folder, journal_url
 from web.replay import replay
 from web.settings import Settings, hash_password, load_tokens
 
 
-@click.group(cls=Main)
+@click.group(cls=support.Main)
 @click.version_option(package_name="retrotime")
 def main() -> None:
     """RetroTime: timing for backwards running races."""
@@ -62,13 +54,7 @@ def check(event_dir: Path) -> None:
             f"{people} participant(s), chips {'+'.join(race.chips)}, "
             f"ranked by {race.ranking} time"
         )
-    for setting, value in changed(event.given):
-        console.print(
-            f"  [{setting.table}] {setting.key} = {value_text(value)} "
-            f"(default {value_text(setting.default)}): {setting.help}",
-            markup=False,
-            highlight=False,
-        )
+    support.print_changed_settings(event)
     console.print(f"  {len(folder.participants)} participants, {len(folder.records)} records: OK")
 
 
@@ -127,7 +113,8 @@ def replay_command(
     quarantined = store.count_quarantined()
     data = results_json(folder.event.name, results, quarantined, folder.event.timezone)
     if json_out:
-        write_file(json_out, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        support.write_file(json_out, text.encode())
     if table:
         _print_tables(data)
     finishers = sum(1 for r in data["races"] for x in r["results"] if x["status"] == "FIN")
@@ -375,11 +362,7 @@ def serve(
     if not password:
         password = click.prompt("Director password", hide_input=True, confirmation_prompt=True)
     settings = _settings(folder, password, tokens_file, redis_url, database_url)
-    store = Store(settings.database_url)  # a journal that cannot be written: say so now
-    try:
-        store.check_writable()
-    finally:
-        store.close()
+    support.check_journal(settings.database_url)  # one that cannot be written: say so now
     console.print(
         f"RetroTime live: http://{host}:{port}/  ·  director: http://{host}:{port}"
         f"/director  ·  agent tokens in {tokens_file or event_dir / 'tokens.toml'}"

@@ -15,9 +15,11 @@ import click
 from rich.console import Console
 
 from readers.formats import format_names
+from timing.config import Event
 from timing.errors import FolderError
 from timing.folder import EventFolder, load_folder
-from timing.store import StorageError
+from timing.settings import changed, value_text
+from timing.store import StorageError, Store
 
 console = Console()
 err = Console(stderr=True)
@@ -32,6 +34,26 @@ def event_folder(path: Path) -> EventFolder:
         for problem in exc.problems:
             err.print(f"  {problem}", markup=False, highlight=False)
         sys.exit(2)
+
+
+def print_changed_settings(event: Event) -> None:
+    """`check`: the settings the event changes from their default, and what each does."""
+    for setting, value in changed(event.given):
+        console.print(
+            f"  [{setting.table}] {setting.key} = {value_text(value)} "
+            f"(default {value_text(setting.default)}): {setting.help}",
+            markup=False,
+            highlight=False,
+        )
+
+
+def check_journal(url: str) -> None:
+    """Raise `StorageError` if the journal at `url` cannot be opened and written."""
+    store = Store(url)
+    try:
+        store.check_writable()
+    finally:
+        store.close()
 
 
 def journal_url(folder: EventFolder, url: str | None) -> str:
