@@ -89,9 +89,10 @@ class Main(click.Group):
         except OSError as exc:
             if exc.errno not in _DISK_ERRNOS:
                 raise
-            advice = _DISK_ADVICE.get(exc.errno or 0, "check the disk and its permissions")
-            where = exc.filename or "a file"
-            fault(f"cannot write {where}: {exc.strerror}; {advice}")
+            code = exc.errno or 0
+            advice = _DISK_ADVICE.get(code, "check the path, its disk and its permissions")
+            verb = "write" if code in _DISK_ADVICE else "open"
+            fault(f"cannot {verb} {exc.filename or 'a file'}: {exc.strerror}; {advice}")
 
 
 def fault(message: str) -> None:
