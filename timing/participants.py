@@ -12,6 +12,7 @@ never timed, ranked or counted for anyone. A spotter may leave sex and age empty
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import itertools
 import re
@@ -141,9 +142,11 @@ def _row(
     if race is None and spotter and not value["race"]:
         bad("race", "a spotter must be in a race: the race of the runner they guide")
     elif race is None:
-        bad("race", f"unknown race {value['race']!r}")
+        hint = _near(value["race"], [r.id for r in event.races])
+        bad("race", f"unknown race {value['race']!r}{hint}")
     elif race.wave(value["wave"]) is None:
-        bad("wave", f"unknown wave {value['wave']!r} of race {race.id!r}")
+        hint = _near(value["wave"], [w.id for w in race.waves])
+        bad("wave", f"unknown wave {value['wave']!r} of race {race.id!r}{hint}")
     if not value["chip_front"]:
         bad("chip_front", "is empty")
     back = value.get("chip_back") or None
@@ -170,6 +173,13 @@ def _row(
         role,
         guides,
     )
+
+
+def _near(name: str, known: list[str]) -> str:
+    """`; did you mean 'half'?` for a near miss (a typo, another case), else nothing."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    folded = [k for k in known if k.casefold() == name.casefold()]
+    return f"; did you mean {(folded or close)[0]!r}?" if folded or close else ""
 
 
 def _age(value: dict[str, str], day: date, bad) -> tuple[date | None, int | None]:

@@ -116,3 +116,12 @@ def test_a_missing_folder_file_is_named(tmp_path: Path) -> None:
     folder = write_folder(tmp_path)
     shutil.move(folder / "participants.csv", tmp_path / "elsewhere.csv")
     assert problems(folder) == ["participants.csv: -: file not found"]
+
+
+def test_a_misspelt_race_or_wave_names_the_one_meant(tmp_path: Path) -> None:
+    people = [{**person(101), "race": "Half"}, {**person(102), "wave": "b"}, person(103)]
+    found = problems(write_folder(tmp_path, people))
+    assert found == [
+        "participants.csv:2: race: unknown race 'Half'; did you mean 'half'?",
+        "participants.csv:3: wave: unknown wave 'b' of race 'half'; did you mean 'B'?",
+    ]
