@@ -14,20 +14,20 @@ the IRR competition rules) and where each part comes from:
                                 facing which way
     video_sync.html             the chip time of each split, to align footage with
 
-The course's sanction and certificate come from event.toml, `[course.<race id>]`
-(README, "Evidence pack").
+The course's sanction and certificate are keys of the race in event.toml (README,
+"Evidence pack").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from results.errors import ResultsError
 from results.evidence_logbook import LogEntry, SyncRow, clock, log_book, sync_rows, zero_ms
 from results.record_lines import record_line
+from timing.config import Race
 from timing.engine import Engine
 from timing.participants import Participant
 from timing.results import Result
@@ -101,23 +101,9 @@ class Documents:
     chip_time: str
 
 
-def course_fields(extra: Mapping[str, Any], race_id: str) -> tuple[Field, ...]:
-    """`[course.<race id>]` of event.toml: each known key as a field, empty if unset."""
-    table = extra.get("course", {})
-    mine = table.get(race_id, {}) if isinstance(table, dict) else None
-    if not isinstance(mine, dict):
-        raise ResultsError(f"event.toml: [course.{race_id}] must be a table")
-    unknown = sorted(set(mine) - {k for k, _ in COURSE_KEYS})
-    if unknown:
-        known = ", ".join(k for k, _ in COURSE_KEYS)
-        raise ResultsError(f"event.toml: [course.{race_id}] unknown key(s) {unknown} ({known})")
-    fields = []
-    for key, label in COURSE_KEYS:
-        value = mine.get(key, "")
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise ResultsError(f"event.toml: course.{race_id}.{key} must be text")
-        fields.append(Field(label, str(value)))
-    return tuple(fields)
+def course_fields(race: Race) -> tuple[Field, ...]:
+    """The race's sanction and course certificate from event.toml, empty where unset."""
+    return tuple(Field(label, race.course.get(key, "")) for key, label in COURSE_KEYS)
 
 
 def documents_of(
@@ -158,7 +144,7 @@ def documents_of(
             Field("Gun time", format_duration(result.gun_time_ms) or ""),
             *(Field(what, str(p)) for what, p in places if p is not None),
         ),
-        course_fields(event.extra, race.id),
+        course_fields(race),
         _measured(engine, race, person),
         _incidents(result, actions),
         tuple(record_line(r).text for r in result.records if isinstance(r, dict)),

@@ -20,6 +20,7 @@ distance, sex and category (and nation, for national records) and adds the rest.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from timing.errors import Problem
+from timing.textfile import read_text
 from timing.times import format_duration, parse_duration
 
 WORLD_BESTS = Path(__file__).with_name("data") / "world_bests.csv"
@@ -77,19 +79,24 @@ class Record:
 
 def load_records(path: Path) -> tuple[list[Record], list[Problem]]:
     file = path.name
-    problems: list[Problem] = []
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = csv.DictReader(handle)
+    text, problems = read_text(path, utf16=True)
+    if text is None:
+        return [], problems
+    rows = csv.DictReader(io.StringIO(text, newline=""))
+    records = []
+    try:
         header = [h.strip() for h in rows.fieldnames or []]
         rows.fieldnames = header
         missing = [c for c in ("scope", "distance_m", "time") if c not in header]
         if missing:
             return [], [Problem(file, 1, "header", f"missing column(s): {', '.join(missing)}")]
-        records = []
         for row in rows:
             record = _row(file, rows.line_num, row, problems)
             if record is not None:
                 records.append(record)
+    except csv.Error as exc:  # a field over the csv module's limit (131,072 characters)
+        line = rows.reader.line_num  # DictReader.line_num is not advanced on an error
+        problems.append(Problem(file, line, "-", f"{exc}; the rows after it not read"))
     return records, problems
 
 
@@ -106,7 +113,7 @@ def _row(
         bad("scope", f"{value['scope']!r} must be one of {', '.join(SCOPES)}")
     try:
         distance = float(value["distance_m"])
-        if distance <= 0:
+        if not 0 < distance <= 1_000_000:  # also refuses nan and inf
             raise ValueError
     except ValueError:
         bad("distance_m", f"{value['distance_m']!r} is not a distance in metres")

@@ -21,13 +21,14 @@ from readers.formats import format_names
 from timing.folder import EventFolder
 from timing.report import results_json
 from timing.store import Store
+from web import cli_support as support
 from web.cli_publish import evidence, publish
 from web.cli_support import console, database_option, err, event_folder, journal_url
 from web.replay import replay
 from web.settings import Settings, hash_password, load_tokens
 
 
-@click.group()
+@click.group(cls=support.Main)
 @click.version_option(package_name="retrotime")
 def main() -> None:
     """RetroTime: timing for backwards running races."""
@@ -53,6 +54,7 @@ def check(event_dir: Path) -> None:
             f"{people} participant(s), chips {'+'.join(race.chips)}, "
             f"ranked by {race.ranking} time"
         )
+    support.print_changed_settings(event)
     console.print(f"  {len(folder.participants)} participants, {len(folder.records)} records: OK")
 
 
@@ -111,7 +113,8 @@ def replay_command(
     quarantined = store.count_quarantined()
     data = results_json(folder.event.name, results, quarantined, folder.event.timezone)
     if json_out:
-        json_out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        support.write_file(json_out, text.encode())
     if table:
         _print_tables(data)
     finishers = sum(1 for r in data["races"] for x in r["results"] if x["status"] == "FIN")
@@ -362,6 +365,7 @@ def serve(
     if not password:
         password = click.prompt("Director password", hide_input=True, confirmation_prompt=True)
     settings = _settings(folder, password, tokens_file, redis_url, database_url)
+    support.check_journal(settings.database_url)  # one that cannot be written: say so now
     console.print(
         f"RetroTime live: http://{host}:{port}/  ·  director: http://{host}:{port}"
         f"/director  ·  agent tokens in {tokens_file or event_dir / 'tokens.toml'}"

@@ -16,7 +16,7 @@ from readers.read import FormatContext, ParseError
 from timing.actions import replay_actions
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder
-from timing.store import JournalRow, Store, now_ms
+from timing.store import JournalRow, QuarantineRow, Store, now_ms
 
 BATCH = 20_000
 
@@ -59,16 +59,20 @@ def ingest_log(
     upto = store.last_seq(reader_id, source)
     received = now_ms()
     batch: list[JournalRow] = []
-    bad: list[tuple[str, str, int, str, str, int]] = []
+    bad: list[QuarantineRow] = []
     clean = True
 
     def flush() -> None:
+        # Reads and quarantined lines up to here in one transaction: a fault (a full
+        # disk, a kill) keeps both or neither, so a rerun resumes after the last seq.
         nonlocal clean
-        rows, ok = store.append_reads(batch)
+        rows, ok = store.append_reads(batch, bad)
         engine.add_reads(rows)
         clean = clean and ok
         summary.new_reads += len(rows)
+        summary.quarantined_new += len(bad)
         batch.clear()
+        bad.clear()
 
     done = 0
     # Universal newlines: readers end lines with CR (Wiclax), LF or CRLF. Latin-1 maps
@@ -124,8 +128,6 @@ def ingest_log(
     flush()
     if progress is not None:
         progress(path.stat().st_size - done)
-    store.quarantine(bad)
-    summary.quarantined_new += len(bad)
     return clean
 
 

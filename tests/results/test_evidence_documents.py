@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import itertools
 import zipfile
-from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from results.errors import ResultsError
 from results.evidence import SUMS, verify
 from results.evidence_forms import documents_of
 from results.evidence_logbook import HOUR_MS, log_book
@@ -26,6 +24,7 @@ from tests.timing.track_event import HEADER, SECOND, Track, event_toml, gun
 from tests.timing.track_event import person as track_person
 from tests.timing.validation_race import HALF_M, Reads, make_folder, results
 from timing.engine import Engine
+from timing.errors import FolderError
 from timing.folder import load_folder
 from timing.results import Result, Split
 from timing.times import format_duration
@@ -207,12 +206,21 @@ def test_the_guide_declaration_names_the_spotters_and_their_facing(tmp_path: Pat
     assert "Runner9 Track" in html and "forwards" in html and "F0009 B0009" in html
 
 
+def _half_with(tmp_path: Path, race_keys: str) -> Path:
+    """The validation half marathon with `race_keys` added to its [[races]] table."""
+    make_folder(tmp_path)
+    toml = tmp_path / "event.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace('cutoff = "4:00:00"\n', f'cutoff = "4:00:00"\n{race_keys}'))
+    return tmp_path
+
+
 def test_the_course_sanction_and_certificate_come_from_event_toml(tmp_path: Path) -> None:
     course = (
-        '\n[course.half]\nsanctioning_body = "UK Athletics"\nsanction = "Permit 2026-118"\n'
+        'sanctioning_body = "UK Athletics"\nsanction = "Permit 2026-118"\n'
         'certified_by = "AIMS"\ncertificate = "GBR 2025/041"\n'
     )
-    folder = make_folder(tmp_path, extra=course)
+    folder = load_folder(_half_with(tmp_path, course))
     reads = Reads(folder)
     reads.race(101)
     engine = Engine(folder)
@@ -225,10 +233,6 @@ def test_the_course_sanction_and_certificate_come_from_event_toml(tmp_path: Path
 
 
 def test_a_bad_course_key_is_refused(tmp_path: Path) -> None:
-    folder = make_folder(tmp_path, extra='\n[course.half]\ncertifcate = "x"\n')
-    reads = Reads(folder)
-    reads.race(101)
-    engine = Engine(folder)
-    result = results(folder, reads.rows, engine)["101"]
-    with pytest.raises(ResultsError, match=r"\[course.half\] unknown key\(s\) \['certifcate'\]"):
-        documents_of(engine, result, [], datetime(2026, 4, 12, tzinfo=UTC))
+    with pytest.raises(FolderError) as refused:
+        load_folder(_half_with(tmp_path, 'certifcate = "x"\n'))
+    assert "did you mean certificate" in str(refused.value)
