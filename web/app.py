@@ -29,6 +29,7 @@ from web.auth import AUTH_ROUTES, LoginGuard, json_api_guard, session_config
 from web.director import DIRECTOR_ROUTES
 from web.errors import ErrorTally, api_errors, log_task_end, log_unexpected
 from web.live import LiveService, channel_name
+from web.openapi import add_json_refusals, document_responses
 from web.pages import SPECTATOR_ROUTES
 from web.settings import Settings
 from web.uplink import uplink
@@ -88,12 +89,11 @@ def create_app(settings: Settings) -> Litestar:
         engine.engine.filters["segment"] = lambda value: quote(str(value), safe="")
         engine.engine.globals["service_errors"] = errors
 
+    handlers = [*SPECTATOR_ROUTES, *AUTH_ROUTES, *DIRECTOR_ROUTES, api_errors]
+    document_responses(handlers)
     app = Litestar(
         route_handlers=[
-            *SPECTATOR_ROUTES,
-            *AUTH_ROUTES,
-            *DIRECTOR_ROUTES,
-            api_errors,
+            *handlers,
             uplink,
             create_static_files_router("/static", [HERE / "static"]),
         ],
@@ -126,6 +126,7 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[JsonRenderPlugin(path="/")],
         ),
     )
+    add_json_refusals(app)
     app.state.settings = settings
     app.state.live = live
     app.state.channels = channels

@@ -32,10 +32,11 @@ from litestar.middleware.session.server_side import (
 )
 from litestar.params import Body
 from litestar.response import Redirect, Template
-from litestar.types import Message, ScopeSession
+from litestar.types import Empty, Message, ScopeSession
 
 from timing.store import now_ms
 from timing.times import iso_local
+from web.openapi import html
 from web.settings import Settings, verify_password
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ TRUSTED_CLIENTS = 256  # clients that logged in lately, exempt from the account 
 
 class RenewingSessionBackend(ServerSideSessionBackend):
     """Server-side sessions whose id is replaced when a request asks for it (login):
-    the old id's data is deleted, the cookie carries a fresh random id."""
+    the old id's data is deleted, the cookie carries a fresh random id. Only sessions
+    with something in them are stored."""
 
     def get_session_id(self, connection: ASGIConnection) -> str:
         state = connection.scope["state"]
@@ -62,6 +64,10 @@ class RenewingSessionBackend(ServerSideSessionBackend):
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection
     ) -> None:
+        if scope_session is not Empty and not scope_session:
+            # Nothing to keep: no store entry and no cookie for every anonymous request
+            # (or for every made-up session id a client sends).
+            return
         old = connection.cookies.get(self.config.key)
         if connection.scope["state"].get(RENEW) and old and old != "null":
             await self.delete(old, store=self.config.get_store_from_app(connection.scope["app"]))
@@ -174,7 +180,14 @@ async def login_page(request: Request) -> Template:
     return Template("director/login.html", context={"error": None})
 
 
-@post("/director/login", status_code=200)
+@post(
+    "/director/login",
+    status_code=200,
+    responses={
+        401: html("Wrong password: the login page again"),
+        429: html("Too many wrong passwords: wait Retry-After seconds"),
+    },
+)
 async def login(request: Request, data: LoginForm) -> Template | Redirect:
     guard, client = guard_of(request), client_of(request)
     name = data.get("name", "").strip() or "director"

@@ -179,3 +179,15 @@ def test_director_api_takes_json_with_a_csrf_header_only(client: TestClient) -> 
     )
     assert done.status_code == 200
     assert [a["kind"] for a in client.get("/api/director/audit").json()] == ["status"]
+
+
+def test_spectators_get_no_session(client: TestClient) -> None:
+    """A session is stored only once there is something in it: phones (and made-up
+    session ids) fill no memory."""
+    for page in ("/", "/api/event", "/races/half"):
+        assert "session=" not in client.get(page).headers.get("set-cookie", "")
+    client.cookies.set("session", "b" * 64)
+    assert "session=" not in client.get("/api/event").headers.get("set-cookie", "")
+    store = client.app.stores.get("sessions")
+    with client.portal() as portal:
+        assert not portal.call(store.exists, "b" * 64)
