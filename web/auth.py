@@ -135,9 +135,10 @@ class LoginGuard:
             if throttled:
                 return False, throttled
             right = await asyncio.to_thread(verify_password, password, self.password_hash)
-            for scope, key in self._keys(client) if not right else ():
-                for item in self.limits[scope]:
-                    await self.limiter.hit(item, scope, key)
+            if not right:  # counted before the next attempt is let in
+                for scope, key in self._keys(client):
+                    for item in self.limits[scope]:
+                        await self.limiter.hit(item, scope, key)
         if right:
             for item in self.limits["client"]:
                 await self.limiter.clear(item, "client", client)
