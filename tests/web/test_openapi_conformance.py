@@ -30,7 +30,7 @@ CHECKS = ",".join(
 # automatic OPTIONS answer of a path with two handlers (litestar-org/litestar#4169).
 
 
-def schemathesis(port: int, *extra: str) -> subprocess.CompletedProcess[str]:
+def schemathesis(port: int, workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     command = [
         *(sys.executable, "-m", "schemathesis.cli", "run"),
         f"http://127.0.0.1:{port}/schema/openapi.json",
@@ -38,7 +38,8 @@ def schemathesis(port: int, *extra: str) -> subprocess.CompletedProcess[str]:
         *("--phases", "examples,coverage,fuzzing"),
         *extra,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=240)
+    # In a folder of its own: schemathesis keeps a cache where it runs.
+    return subprocess.run(command, capture_output=True, text=True, timeout=240, cwd=workdir)
 
 
 @pytest.fixture
@@ -48,18 +49,19 @@ def server(tmp_path: Path):
         yield port
 
 
-def test_anonymous_answers_match_the_schema(server: int) -> None:
-    run = schemathesis(server)
+def test_anonymous_answers_match_the_schema(server: int, tmp_path: Path) -> None:
+    run = schemathesis(server, tmp_path)
     assert run.returncode == 0, run.stdout[-6000:]
     assert re.search(r"\d+ passed", run.stdout)
 
 
-def test_director_answers_match_the_schema(server: int) -> None:
+def test_director_answers_match_the_schema(server: int, tmp_path: Path) -> None:
     with httpx.Client(base_url=f"http://127.0.0.1:{server}") as http:
         http.post("/director/login", data={"password": PASSWORD, "_csrf_token": csrf(http)})
         session, token = http.cookies["session"], http.cookies["csrftoken"]
     run = schemathesis(
         server,
+        tmp_path,
         *("-H", f"Cookie: session={session}; csrftoken={token}", "-H", f"X-CSRFToken: {token}"),
         *("--exclude-path", "/director/logout"),  # it would end the session under test
     )
