@@ -46,6 +46,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 RENEW = "retrotime.renew_session"
 NEW_ID = "retrotime.new_session_id"
 TRUSTED_CLIENTS = 256  # clients that logged in lately, exempt from the account limit
+HELD_CLIENTS = 4096  # clients told to wait, remembered so each wait is logged once
 
 
 class RenewingSessionBackend(ServerSideSessionBackend):
@@ -111,6 +112,7 @@ class LoginGuard:
         self.trusted: OrderedDict[str, None] = OrderedDict()
         self.refused: deque[Refusal] = deque(maxlen=500)
         self.refused_total = 0
+        self.held_until: dict[str, float] = {}  # client -> end of the wait it was told
 
     def _keys(self, client: str) -> list[tuple[str, str]]:
         keys = [("client", client)]
@@ -148,9 +150,20 @@ class LoginGuard:
                 self.trusted.popitem(last=False)
         return right, None
 
-    def refuse(self, client: str, name: str, why: str) -> None:
-        log.warning("director login refused: %s (client %s, name %r)", why, client, name)
+    def refuse(self, client: str, name: str, why: str, wait_s: int | None = None) -> None:
+        """Count a refused attempt; log and list it, except further attempts of a client
+        already told to wait: a flood of those would fill the log and the disk."""
         self.refused_total += 1
+        now = time.monotonic()
+        if wait_s is not None:
+            if self.held_until.get(client, 0.0) > now:
+                return
+            if len(self.held_until) >= HELD_CLIENTS:
+                self.held_until = {c: t for c, t in self.held_until.items() if t > now}
+                if len(self.held_until) >= HELD_CLIENTS:
+                    return  # a flood from that many addresses: counted, not each logged
+            self.held_until[client] = now + wait_s
+        log.warning("director login refused: %s (client %s, name %r)", why, client, name)
         self.refused.appendleft(Refusal(now_ms(), client, name, why))
 
 
@@ -195,7 +208,7 @@ async def login(request: Request, data: LoginForm) -> Template | Redirect:
     right, throttled = await guard.attempt(client, data.get("password", ""))
     if throttled:
         wait, scope = throttled
-        guard.refuse(client, name, f"too many wrong passwords ({scope}), {wait} s to wait")
+        guard.refuse(client, name, f"too many wrong passwords ({scope}), {wait} s to wait", wait)
         return Template(
             "director/login.html",
             context={"error": f"too many wrong passwords: try again in {wait} s"},
