@@ -47,6 +47,7 @@ RENEW = "retrotime.renew_session"
 NEW_ID = "retrotime.new_session_id"
 TRUSTED_CLIENTS = 256  # clients that logged in lately, exempt from the account limit
 HELD_CLIENTS = 4096  # clients told to wait, remembered so each wait is logged once
+NAME_MAX = 80  # a director name as recorded in logs and the audit (a body may be MBs)
 
 
 class RenewingSessionBackend(ServerSideSessionBackend):
@@ -204,7 +205,7 @@ async def login_page(request: Request) -> Template:
 )
 async def login(request: Request, data: LoginForm) -> Template | Redirect:
     guard, client = guard_of(request), client_of(request)
-    name = data.get("name", "").strip() or "director"
+    name = data.get("name", "").strip()[:NAME_MAX] or "director"
     right, throttled = await guard.attempt(client, data.get("password", ""))
     if throttled:
         wait, scope = throttled

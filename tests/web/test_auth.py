@@ -192,3 +192,13 @@ def test_spectators_get_no_session(client: TestClient) -> None:
     store = client.app.stores.get("sessions")
     with client.portal() as portal:
         assert not portal.call(store.exists, "b" * 64)
+
+
+def test_a_huge_name_is_cut_in_the_audit(client: TestClient) -> None:
+    client.post(
+        "/director/login",
+        data={"password": "wrong", "name": "N" * 100_000, "_csrf_token": csrf(client)},
+    )
+    login(client)
+    (refusal,) = client.get("/api/director/logins").json()["latest"]
+    assert refusal["name"] == "N" * 80
