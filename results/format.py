@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 _CATEGORY = re.compile(r"^([A-Z]?)(U?)(\d*)")
+# File systems allow 255 bytes per name; this leaves room for `.html` and the like.
+SLUG_MAX = 160
 
 
 def slug(text: str) -> str:
     """A file name for any id: letters, digits, `-` and `_` stay, every other character
     becomes `~` and its UTF-8 bytes in hex. Injective (UTF-8 is prefix-free), never empty
-    for a non-empty id, never `.` or `..`, and needs no URL quoting."""
-    return "".join(c if c in _SAFE else "~" + c.encode().hex() for c in text)
+    for a non-empty id, never `.` or `..`, and needs no URL quoting. A longer name than
+    SLUG_MAX is cut and ends in `.` and the SHA-256 of the id: still one name per id
+    (no short name holds a `.`), and the same on every run."""
+    name = "".join(c if c in _SAFE else "~" + c.encode().hex() for c in text)
+    if len(name) <= SLUG_MAX:
+        return name
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return f"{name[: SLUG_MAX - len(digest) - 1]}.{digest}"
 
 
 def format_pace(seconds_per_km: float | None) -> str:

@@ -7,13 +7,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.csrf import CSRFConfig
-from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -24,8 +25,11 @@ from litestar.template.config import TemplateConfig
 from readers.formats import format_names
 from timing.folder import load_folder
 from timing.store import Store
+from web.auth import AUTH_ROUTES, LoginGuard, json_api_guard, session_config
 from web.director import DIRECTOR_ROUTES
+from web.errors import ErrorTally, api_errors, log_task_end, log_unexpected
 from web.live import LiveService, channel_name
+from web.openapi import add_json_refusals, document_responses
 from web.pages import SPECTATOR_ROUTES
 from web.settings import Settings
 from web.uplink import uplink
@@ -60,34 +64,61 @@ def create_app(settings: Settings) -> Litestar:
         settings.publish_interval_s,
     )
 
+    errors = ErrorTally()
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        logging.getLogger().addHandler(errors)
         tasks = [
             asyncio.create_task(live.run_publisher(), name="publisher"),
             asyncio.create_task(live.follow(), name="follow the journal"),
         ]
+        for task in tasks:
+            task.add_done_callback(log_task_end)
         try:
             yield
         finally:
             for task in tasks:
+                task.remove_done_callback(log_task_end)
                 task.cancel()
             store.close()
+            logging.getLogger().removeHandler(errors)
 
+    def template_engine(engine: JinjaTemplateEngine) -> None:
+        # A bib in a link is one path segment: `/`, `?`, `#` and spaces must be escaped.
+        engine.engine.filters["segment"] = lambda value: quote(str(value), safe="")
+        engine.engine.globals["service_errors"] = errors
+
+    handlers = [*SPECTATOR_ROUTES, *AUTH_ROUTES, *DIRECTOR_ROUTES, api_errors]
+    document_responses(handlers)
     app = Litestar(
         route_handlers=[
-            *SPECTATOR_ROUTES,
-            *DIRECTOR_ROUTES,
+            *handlers,
             uplink,
             create_static_files_router("/static", [HERE / "static"]),
         ],
         plugins=[channels],
         lifespan=[lifespan],
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
-        middleware=[ServerSideSessionConfig(httponly=True, samesite="strict").middleware],
-        stores={"sessions": MemoryStore()},
-        csrf_config=CSRFConfig(
-            secret=settings.secret, cookie_samesite="strict", exclude=["/api/", "/uplink", "/ws/"]
+        template_config=TemplateConfig(
+            directory=HERE / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=template_engine,
         ),
+        middleware=[session_config(settings).middleware],
+        stores={"sessions": MemoryStore()},
+        # Every state-changing request, form or JSON API, carries the CSRF token (the
+        # form field, or the `X-CSRFToken` header with the `csrftoken` cookie's value);
+        # the guard refuses API bodies that are not JSON.
+        csrf_config=CSRFConfig(
+            secret=settings.secret,
+            cookie_samesite="strict",
+            cookie_secure=settings.secure_cookies,
+            exclude=["/uplink", "/ws/"],
+        ),
+        guards=[json_api_guard],
+        # Unexpected errors are logged once, by `log_unexpected`, with their context.
+        logging_config=LoggingConfig(log_exceptions="never"),
+        after_exception=[log_unexpected],
         openapi_config=OpenAPIConfig(
             title="RetroTime",
             version="0.1.0",
@@ -95,7 +126,10 @@ def create_app(settings: Settings) -> Litestar:
             render_plugins=[JsonRenderPlugin(path="/")],
         ),
     )
+    add_json_refusals(app)
     app.state.settings = settings
     app.state.live = live
     app.state.channels = channels
+    app.state.login_guard = LoginGuard(settings)
+    app.state.errors = errors
     return app

@@ -7,6 +7,7 @@ arguments.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -350,6 +351,19 @@ def agent(
     envvar="RETROTIME_REDIS_URL",
     help="Fan live updates out through Redis (several worker processes).",
 )
+@click.option(
+    "--secure-cookies",
+    is_flag=True,
+    envvar="RETROTIME_SECURE_COOKIES",
+    help="Send cookies over HTTPS only: for a service behind a TLS reverse proxy.",
+)
+@click.option(
+    "--session-minutes",
+    default=120,
+    show_default=True,
+    type=click.IntRange(1, 24 * 60),
+    help="A director session ends after this long without a request.",
+)
 @database_option
 def serve(
     event_dir: Path,
@@ -358,13 +372,19 @@ def serve(
     password: str | None,
     tokens_file: Path | None,
     redis_url: str | None,
+    secure_cookies: bool,
+    session_minutes: int,
     database_url: str | None,
 ) -> None:
     """Run the live service for an event folder."""
     folder = event_folder(event_dir)
     if not password:
         password = click.prompt("Director password", hide_input=True, confirmation_prompt=True)
-    settings = _settings(folder, password, tokens_file, redis_url, database_url)
+    settings = dataclasses.replace(
+        _settings(folder, password, tokens_file, redis_url, database_url),
+        secure_cookies=secure_cookies,
+        session_idle_s=session_minutes * 60,
+    )
     support.check_journal(settings.database_url)  # one that cannot be written: say so now
     console.print(
         f"RetroTime live: http://{host}:{port}/  ·  director: http://{host}:{port}"

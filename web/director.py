@@ -16,8 +16,8 @@ from litestar.response import Redirect, Template
 from timing.actions import ActionError
 from timing.store import now_ms
 from timing.times import iso_local, local_ms, parse_time_of_day
+from web.auth import refused_logins
 from web.live import LiveService
-from web.settings import verify_password
 
 Form = Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -33,25 +33,6 @@ def _is_director(request: Request) -> bool:
 def _require(request: Request) -> None:
     if not _is_director(request):
         raise NotAuthorizedException("director login required")
-
-
-@get("/director/login", name="login")
-async def login_page(request: Request) -> Template:
-    return Template("director/login.html", context={"error": None})
-
-
-@post("/director/login", status_code=200)
-async def login(request: Request, data: Form) -> Template | Redirect:
-    if verify_password(data.get("password", ""), request.app.state.settings.password_hash):
-        request.set_session({"director": data.get("name", "").strip() or "director"})
-        return Redirect("/director")
-    return Template("director/login.html", context={"error": "wrong password"}, status_code=401)
-
-
-@post("/director/logout")
-async def logout(request: Request) -> Redirect:
-    request.clear_session()
-    return Redirect("/")
 
 
 def dashboard_data(live: LiveService) -> dict[str, Any]:
@@ -150,7 +131,10 @@ async def dashboard(request: Request, msg: FromQuery[str | None] = None) -> Temp
 async def audit(request: Request) -> Template | Redirect:
     if not _is_director(request):
         return Redirect("/director/login")
-    return Template("director/audit.html", context={"actions": audit_data(_live(request))})
+    return Template(
+        "director/audit.html",
+        context={"actions": audit_data(_live(request)), "logins": refused_logins(request)},
+    )
 
 
 def to_action(live: LiveService, kind: str, data: dict[str, Any]) -> tuple[str, str, dict]:
@@ -258,9 +242,6 @@ async def api_action(
 
 
 DIRECTOR_ROUTES = [
-    login_page,
-    login,
-    logout,
     dashboard,
     audit,
     form_action,

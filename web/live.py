@@ -311,6 +311,14 @@ class LiveService:
         self._new_keys.clear()
 
 
+def parse_since(text: str | None) -> int | None:
+    """A spectator's `?since=N`: ASCII digits, at most 15 of them (a sequence number
+    reached in no race). Anything else is no number, and gets a fresh snapshot."""
+    if text and len(text) <= 15 and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def channel_name(race_id: str) -> str:
     # Channel names stay lowercase and fixed (STACK.md: a Redis backend changed case).
     return f"race-{race_id.lower()}"

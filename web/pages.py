@@ -10,7 +10,7 @@ from litestar.exceptions import NotFoundException, WebSocketDisconnect
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from web.live import LiveService, channel_name
+from web.live import LiveService, channel_name, parse_since
 from web.views import announcer_view, athlete_view, event_view, leaderboard_view, search_view
 
 
@@ -45,9 +45,10 @@ async def announcer(request: Request, race_id: FromPath[str]) -> Template:
     return Template("announcer.html", context={"view": view})
 
 
-@get("/athletes/{bib:str}", name="athlete")
+# `path`, not `str`: a bib may hold `/`, sent encoded (%2F) and decoded before routing.
+@get("/athletes/{bib:path}", name="athlete")
 async def athlete(request: Request, bib: FromPath[str]) -> Template:
-    view = _found(athlete_view(_live(request), bib), "bib")
+    view = _found(athlete_view(_live(request), bib.removeprefix("/")), "bib")
     return Template("athlete.html", context={"a": view})
 
 
@@ -73,9 +74,9 @@ async def api_announcer(request: Request, race_id: FromPath[str]) -> dict:
     return _found(announcer_view(_live(request), race_id), "race")
 
 
-@get("/api/athletes/{bib:str}")
+@get("/api/athletes/{bib:path}")
 async def api_athlete(request: Request, bib: FromPath[str]) -> dict:
-    return _found(athlete_view(_live(request), bib), "bib")
+    return _found(athlete_view(_live(request), bib.removeprefix("/")), "bib")
 
 
 @get("/api/search")
@@ -96,8 +97,7 @@ async def race_updates(socket: WebSocket, race_id: FromPath[str]) -> None:
         return
     channels: ChannelsPlugin = socket.app.state.channels
     await socket.accept()
-    since_text = socket.query_params.get("since")
-    since = int(since_text) if since_text and since_text.isdigit() else None
+    since = parse_since(socket.query_params.get("since"))
     async with channels.start_subscription([channel_name(race_id)]) as subscriber:
         for message in live.catch_up(race_id, since):
             await socket.send_text(json.dumps(message, separators=(",", ":")))

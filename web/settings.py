@@ -19,21 +19,41 @@ class Settings:
     redis_url: str | None = None  # Channels over Redis, for several worker processes
     secret: str = field(default_factory=lambda: secrets.token_hex(32))  # CSRF signing
     publish_interval_s: float = 0.2
+    # Cookies only over HTTPS: set where the service runs behind TLS (a reverse proxy).
+    secure_cookies: bool = False
+    # A director session ends after this long without a request (renewed while used).
+    session_idle_s: int = 2 * 3600
+    # Wrong passwords allowed per window before logins are refused with 429, as
+    # `limits` strings: each longer window makes the wait longer (docs/security.md).
+    login_limits_client: str = "5/minute;20/hour;100/day"
+    login_limits_account: str = "20/minute;100/hour;500/day"
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    """scrypt from the standard library: salted, memory-hard, no extra dependency."""
+SCRYPT_N, SCRYPT_R = 2**14, 8
+
+
+def hash_password(password: str, salt: bytes | None = None, parallel: int = 1) -> str:
+    """scrypt from the standard library: salted, memory-hard, no extra dependency.
+    `parallel` (scrypt's p) raises the time a guess costs without raising memory."""
     salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=parallel)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${parallel}${salt.hex()}${digest.hex()}"
 
 
 def verify_password(password: str, stored: str) -> bool:
+    """Blocks for the whole hash (~0.1 s): call it from a worker thread."""
+    parts = stored.split("$")
     try:
-        _scheme, salt, digest = stored.split("$")
+        if len(parts) == 3:  # scrypt$salt$digest, the costs before they were written down
+            n, r, p, salt, digest = SCRYPT_N, SCRYPT_R, 1, parts[1], parts[2]
+        else:
+            _scheme, n_text, r_text, p_text, salt, digest = parts
+            n, r, p = int(n_text), int(r_text), int(p_text)
+        candidate = hashlib.scrypt(
+            password.encode(), salt=bytes.fromhex(salt), n=n, r=r, p=p, maxmem=256 * 1024 * 1024
+        )
     except ValueError:
         return False
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=2**14, r=8, p=1)
     return hmac.compare_digest(candidate.hex(), digest)
 
 

@@ -60,10 +60,12 @@ def csrf(client: TestClient, page: str = "/director/login") -> str:
 
 
 def login(client: TestClient) -> None:
+    """Log in as a director; later JSON API calls carry the CSRF header, as a script would."""
     response = client.post(
         "/director/login", data={"password": PASSWORD, "name": "Ana", "_csrf_token": csrf(client)}
     )
     assert response.status_code == 200 and "Director console" in response.text
+    client.headers["x-csrftoken"] = client.cookies["csrftoken"]
 
 
 def read(seq: int, chip: str, antenna: int, time_ms: int, rssi: float | None = -55.0) -> dict:

@@ -94,6 +94,7 @@ def test_lap_race_leaderboard_announcer_and_partial(tmp_path: Path) -> None:
             "/director/login", data={"password": PASSWORD, "_csrf_token": csrf(client)}
         )
         assert login.status_code == 200
+        client.headers["x-csrftoken"] = client.cookies["csrftoken"]  # JSON API calls need it
         done = client.post(
             "/api/director/partial", json={"bib": "11", "metres": "137", "reason": "measured wheel"}
         )
