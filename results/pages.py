@@ -38,6 +38,7 @@ FLAG_LABELS = {
 }
 STATUS_LABELS = {
     "FIN": "finished",
+    "RUN": "on course",
     "DNF": "did not finish",
     "DNS": "did not start",
     "DQ": "disqualified",
@@ -229,7 +230,7 @@ def race_link(rr: RaceResults) -> RaceLink:
         f"{base}/results.csv",
         f"{base}/results.json",
         len(rr.results),
-        tuple((s, counts[s]) for s in ("FIN", "DNF", "DQ", "DNS") if counts[s]),
+        tuple((s, counts[s]) for s in ("FIN", "RUN", "DNF", "DQ", "DNS") if counts[s]),
         kind,
     )
 

@@ -227,8 +227,10 @@ class LiveService:
         self._update_feeds()
 
     def _recompute(self) -> tuple[EventResults, dict[str, list[Row]]]:
+        now = now_ms()
+        self.engine.observe_clock(now)  # on race day, cutoffs pass by the wall clock too
         results = self.engine.results()
-        return results, event_rows(results, self.decided, now_ms(), self._row_cache)
+        return results, event_rows(results, self.decided, now, self._row_cache)
 
     def _update_feeds(self, publish: bool = True) -> None:
         for race_id, rows in self.rows.items():

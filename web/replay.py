@@ -29,12 +29,15 @@ class ReplaySummary:
     quarantined_new: int = 0
 
 
-def build_engine(folder: EventFolder, store: Store) -> Engine:
-    """An engine holding every read and every director decision already journalled."""
+def build_engine(folder: EventFolder, store: Store, final: bool = False) -> Engine:
+    """An engine holding every read and every director decision already journalled;
+    `final`: the logs are complete, every race is closed (runners not in are DNF)."""
     engine = Engine(folder)
     for batch in store.iter_reads():
         engine.add_reads(batch)
     replay_actions(engine, store.actions())
+    if final:
+        engine.set_final()
     return engine
 
 
@@ -134,12 +137,13 @@ def replay(
     store: Store,
     logs: list[tuple[str, Path]],
     progress: Callable[[int], None] | None = None,
+    final: bool = False,
 ) -> tuple[EventResults, ReplaySummary]:
     summary = ReplaySummary()
-    engine = build_engine(folder, store)
+    engine = build_engine(folder, store, final)
     clean = True
     for reader_id, path in logs:
         clean = ingest_log(folder, store, engine, reader_id, path, summary, progress) and clean
     if not clean:
-        engine = build_engine(folder, store)
+        engine = build_engine(folder, store, final)
     return engine.results(), summary

@@ -237,7 +237,7 @@ def test_record_watch_for_a_runner_on_course(tmp_path: Path) -> None:
     reads.race(103, segment_s=steady(2 * 3600 + 40 * 60), skip=("15k", "finish"))
     found = results(folder, reads.rows)
     on_course = found["101"]
-    assert on_course.status == "DNF" and on_course.records == []
+    assert on_course.status == "RUN" and on_course.records == []
     assert on_course.projected_finish_ms == pytest.approx(8_400_000, abs=1000)
     assert on_course.on_record_pace == ["course"]
     assert found["103"].on_record_pace == ["age-group"]  # 2:40 beats the F65-69 3:00:00
