@@ -42,6 +42,7 @@ class DirectorInputs:
         self.closed: dict[str, int] = {}  # race id -> when the director closed it
         self.voided: set[int] = set()  # read ids whose crossing the director voided
         self.extra_chips: dict[str, list[str]] = {}  # bib -> chips added beside its own
+        self.skipped_actions: list[object] = []  # journalled actions that no longer apply
         self.final = False  # every race closed: a finished race's complete logs
 
     def reset_director(self: Engine) -> None:
@@ -66,8 +67,6 @@ class DirectorInputs:
             "people",
             "owner",
             "crossings",
-            "_results",
-            "_ranked",
             "_dirty_keys",
             "_dirty_bibs",
             "_dirty_races",
@@ -77,6 +76,10 @@ class DirectorInputs:
         twin.decisions = {bib: dict(v) for bib, v in self.decisions.items()}
         twin.extra_chips = {bib: list(v) for bib, v in self.extra_chips.items()}
         twin.unknown = {chip: copy.deepcopy(u) for chip, u in self.unknown.items()}
+        # Ranking sets places on the results: the twin ranks copies of its own.
+        twin._results = {bib: copy.copy(r) for bib, r in self._results.items()}
+        twin._ranked = {}
+        twin._dirty_races = set(self.races)
         return twin
 
     # ---- the event clock and closed races ----------------------------------------

@@ -215,6 +215,11 @@ class Engine(DirectorInputs):
             sum(len(c) for c in self.crossings.values()),
         )
 
+    def result_of(self, bib: str) -> Result | None:
+        """One runner's result, up to date."""
+        self.results()
+        return self._results.get(bib)
+
     def _runner(self, person: Participant) -> Result:
         race = self.races[person.race]
         if race.is_lap_race:

@@ -17,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from timing.actions import apply, check, replay_actions
+from timing.actions import cancels, check, replay_actions
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder
-from timing.store import JournalRow, Store, now_ms
+from timing.preview import Preview, compare, describe, is_wide
+from timing.review import vet
+from timing.store import DirectorAction, JournalRow, Store, now_ms
 from web.leaderboard import Row, RowCache, event_rows
 from web.replay import build_engine
 
@@ -51,6 +53,15 @@ class ReaderHealth:
     health: dict[str, Any] = field(default_factory=dict)
     reads: int = 0
     quarantined: int = 0
+
+
+@dataclass
+class Outcome:
+    """A director action's answer: applied, a preview only, or waiting for a confirm."""
+
+    status: str  # "applied", "preview" or "needs confirmation"
+    preview: Preview
+    action_id: int | None = None
 
 
 @dataclass
@@ -164,18 +175,56 @@ class LiveService:
     # ---- directors -------------------------------------------------------------------
 
     async def act(
-        self, who: str, kind: str, target: str, payload: dict[str, Any], reason: str = ""
-    ) -> None:
-        """Check, journal and apply a director's decision (raises ActionError if bad)."""
+        self,
+        who: str,
+        kind: str,
+        target: str,
+        payload: dict[str, Any],
+        reason: str = "",
+        confirm: bool = False,
+        preview_only: bool = False,
+    ) -> Outcome:
+        """Check a director's decision, preview it on a fork of the engine, and (unless
+        only a preview was asked, or a wide action is not yet confirmed) journal it and
+        take the fork as the engine. A refusal (ActionError) leaves no trace."""
         async with self.lock:
             check(self.engine, kind, target, payload, reason)
+            journal = await asyncio.to_thread(self.store.actions)
+            payload = vet(self.engine, kind, target, payload, reason, journal)
+            at = now_ms()
+            fork = self.engine.fork()
+            pending = DirectorAction(
+                id=-1, at_ms=at, who=who, kind=kind, target=target, reason=reason,
+                payload=json.dumps(payload, sort_keys=True),
+            )  # fmt: skip
+            self._take(fork, pending, journal)
+            lead = describe(self.engine, kind, target, payload)
+            preview = compare(self.engine, fork, lead)
+            if preview_only:
+                return Outcome("preview", preview)
+            if is_wide(kind, payload) and not confirm:
+                return Outcome("needs confirmation", preview)
             action = await asyncio.to_thread(
                 self.store.record_action, who, kind, target, payload, reason
             )
-            apply(self.engine, kind, target, payload, who, reason, action.at_ms)
+            self.engine = fork
             self._own_actions.add(action.id or 0)
             self._changed.set()
         await self.refresh()
+        return Outcome("applied", preview, action.id)
+
+    def _take(
+        self, engine: Engine, action: DirectorAction, journal: list[DirectorAction]
+    ) -> None:
+        """Apply one journalled action; one that takes others out of effect (an undo, an
+        edit) rebuilds every decision from the journal."""
+        if cancels(action.kind, json.loads(action.payload)):
+            engine.reset_director()
+            skipped = replay_actions(engine, [*journal, action])
+        else:
+            skipped = replay_actions(engine, [action])
+        for s in skipped:
+            log.warning("director action %s (%s %s) skipped: %s", s.id, s.kind, s.target, s.reason)
 
     async def follow(self, interval_s: float = 1.0) -> None:
         """Take in what other workers stored in the shared journal (several workers on
@@ -194,10 +243,12 @@ class LiveService:
                         self.engine.add_reads(others)
                         self._changed.set()
                 self._own_reads = {i for i in self._own_reads if i > self._followed_read}
+                journal = await asyncio.to_thread(self.store.actions) if actions else []
                 for action in actions:
                     self._followed_action = action.id or 0
                     if action.id not in self._own_actions:
-                        replay_actions(self.engine, [action])
+                        before = [a for a in journal if (a.id or 0) < (action.id or 0)]
+                        self._take(self.engine, action, before)
                         self._changed.set()
                 self._own_actions = {i for i in self._own_actions if i > self._followed_action}
 

@@ -7,6 +7,7 @@ service uses.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from timing.folder import EventFolder
 from timing.store import JournalRow, Store, now_ms
 
 BATCH = 20_000
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -35,7 +37,14 @@ def build_engine(folder: EventFolder, store: Store, final: bool = False) -> Engi
     engine = Engine(folder)
     for batch in store.iter_reads():
         engine.add_reads(batch)
-    replay_actions(engine, store.actions())
+    for skipped in replay_actions(engine, store.actions()):
+        log.warning(
+            "director action %s (%s %s) no longer applies, skipped: %s",
+            skipped.id,
+            skipped.kind,
+            skipped.target,
+            skipped.reason,
+        )
     if final:
         engine.set_final()
     return engine

@@ -138,7 +138,7 @@ def test_a_finisher_lists_the_records_near_their_time(tmp_path: Path) -> None:
     assert course["scope"] == "course" and course["holder"] == "Maya Okafor"
     assert course["time"] == "2:30:00.0" and course["margin_ms"] == -60_000
     assert course["margin"] == "-0:01:00.0" and course["verdict"] == "broken"
-    assert course["claim"] == "pending ratification"
+    assert course["claim"] == "pending review"  # until the director reviews it
     assert found["102"].records == []
 
 
@@ -160,7 +160,10 @@ def test_a_record_with_open_flags_is_pending_review(tmp_path: Path) -> None:
     assert course["claim"] == "pending review"
     engine.decide_flag("101", "MISSED_SPLIT", "10k", "dismissed", "ana", "mat unplugged")
     (course,) = results(folder, [], engine)["101"].records
-    assert course["claim"] == "pending ratification"
+    assert course["claim"] == "pending review"  # a flag dismissed is no record reviewed
+    engine.confirm_record("101", "ana", "checked", scopes=["course"])
+    (course,) = results(folder, [], engine)["101"].records
+    assert course["claim"] == "confirmed"
 
 
 def test_confirmed_course_record_enters_the_book(tmp_path: Path) -> None:
