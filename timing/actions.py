@@ -261,3 +261,16 @@ def replay_actions(engine: Engine, actions: Iterable[Journalled]) -> list[Skippe
             skipped.append(Skipped(action.id or 0, action.kind, action.target, str(exc)))
     engine.skipped_actions = [*getattr(engine, "skipped_actions", []), *skipped]
     return skipped
+
+
+def take(engine: Engine, action: Journalled, earlier: list[Journalled]) -> list[Skipped]:
+    """Apply one newly journalled action after `earlier` ones. One that takes others out
+    of effect (an undo, an edit) rebuilds every decision from the journal."""
+    try:
+        payload = json.loads(action.payload)
+    except ValueError:
+        payload = {}
+    if isinstance(payload, dict) and cancels(action.kind, payload):
+        engine.reset_director()
+        return replay_actions(engine, [*earlier, action])
+    return replay_actions(engine, [action])

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from timing.actions import cancels, check, replay_actions
+from timing.actions import check, take
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder
 from timing.preview import Preview, compare, describe, is_wide
@@ -216,14 +216,7 @@ class LiveService:
     def _take(
         self, engine: Engine, action: DirectorAction, journal: list[DirectorAction]
     ) -> None:
-        """Apply one journalled action; one that takes others out of effect (an undo, an
-        edit) rebuilds every decision from the journal."""
-        if cancels(action.kind, json.loads(action.payload)):
-            engine.reset_director()
-            skipped = replay_actions(engine, [*journal, action])
-        else:
-            skipped = replay_actions(engine, [action])
-        for s in skipped:
+        for s in take(engine, action, journal):
             log.warning("director action %s (%s %s) skipped: %s", s.id, s.kind, s.target, s.reason)
 
     async def follow(self, interval_s: float = 1.0) -> None:
