@@ -35,7 +35,7 @@ class DirectorInputs:
         self.manual: dict[str, list[tuple[int, int]]] = {}
         # (bib, point index) -> "manual" or "chip": which passing counts where the two
         # contradict; without a word, the one that fits the runner's times.
-        self.prefer: dict[tuple[str, int], str] = {}
+        self.prefer: dict[str, dict[int, str]] = {}
         self.decisions: dict[str, dict[FlagKey, Decision]] = {}  # bib -> flag -> decision
         self.confirmations: dict[str, RecordConfirmation] = {}  # bib -> record confirmation
         self.partials: dict[str, float] = {}  # bib -> a timed race's final part lap, m
@@ -59,7 +59,6 @@ class DirectorInputs:
         for name in (
             "gun_override",
             "status_override",
-            "prefer",
             "confirmations",
             "partials",
             "closed",
@@ -74,6 +73,7 @@ class DirectorInputs:
             setattr(twin, name, copy.copy(getattr(self, name)))
         twin.manual = {bib: list(v) for bib, v in self.manual.items()}
         twin.decisions = {bib: dict(v) for bib, v in self.decisions.items()}
+        twin.prefer = {bib: dict(v) for bib, v in self.prefer.items()}
         twin.extra_chips = {bib: list(v) for bib, v in self.extra_chips.items()}
         twin.unknown = {chip: copy.deepcopy(u) for chip, u in self.unknown.items()}
         # Ranking sets places on the results: the twin ranks copies of its own.
@@ -156,7 +156,7 @@ class DirectorInputs:
         index = next(i for i, p in enumerate(race.points) if p.id == point_id)
         self.manual.setdefault(bib, []).append((index, time_ms))
         if prefer is not None:
-            self.prefer[(bib, index)] = prefer
+            self.prefer.setdefault(bib, {})[index] = prefer
         self._dirty_bibs.add(bib)
 
     def void_crossing(self: Engine, chip: str, read_id: int) -> None:

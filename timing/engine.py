@@ -27,11 +27,11 @@ from timing.folder import EventFolder
 from timing.lap_checks import validate_laps
 from timing.laps import LapRule, bind_laps, lap_result, min_lap_ms, rank_laps
 from timing.participants import Participant
-from timing.passings import Passing, bind, race_lines
+from timing.passings import Fastest, Passing, bind, bind_all, race_lines
 from timing.projection import project_ms
 from timing.records import Record, RecordBook, load_world_bests, merge_records
 from timing.results import Result, rank, runner_result
-from timing.validation import Runner, skipped_checks, two_chips, validate
+from timing.validation import Runner, allowed_ms, skipped_checks, two_chips, validate
 
 # A journalled read as the engine takes it: (id, reader, chip, antenna, time ms, rssi).
 ReadRow = tuple[int, str, str, int, int, float | None]
@@ -238,10 +238,20 @@ class Engine(DirectorInputs):
             alone = alone_passings(front, back, bind_alone)
             if apart(race, alone, settings) is not None:
                 crossings = front  # the bib chip times the runner
-        passings = bind(race, gun, crossings, lines, self.manual.get(person.bib, []), span)
+        manual = self.manual.get(person.bib, [])
+        prefer = self.prefer.get(person.bib)
+        binding = bind_all(
+            race, gun, crossings, lines, manual, span, self._fastest(person.sex), prefer
+        )
+        passings = binding.passings
         override = self.status_override.get(person.bib)
         closed = self.is_closed(race, gun)
         result = runner_result(person, race, gun, passings, override, closed)
+        result.unexplained = binding.unexplained
+        result.contradictions = [
+            {"point": race.points[i].id, "manual_ms": m, "chip_ms": c, "counts": counts}
+            for i, m, c, counts in binding.contradictions
+        ]
         zero = result.start_ms if result.start_ms is not None else gun
         runner = Runner(
             person, race, gun, zero, passings, result.splits, by_chip, alone, self._read_times
@@ -255,6 +265,17 @@ class Engine(DirectorInputs):
             result.projected_finish_ms = projected
         self._records_of(result)
         return result
+
+    def _fastest(self, sex: str) -> Fastest:
+        """The fastest a runner of this sex may cover a length: record pace, Riegel-
+        scaled, less the tolerance, as the pace check computes it."""
+        book, settings = self.book, self.event.validation
+
+        def fastest(length_m: float) -> float:
+            record = book.pace_reference(sex, length_m) if length_m > 0 else None
+            return allowed_ms(record, length_m, settings)[1] if record is not None else 0.0
+
+        return fastest
 
     def _lap_runner(self, person: Participant, race: Race) -> Result:
         settings = self.event.validation

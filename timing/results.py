@@ -70,6 +70,11 @@ class Result:
     place_sex: int | None = None
     place_category: int | None = None
     flags: list[dict[str, Any]] = field(default_factory=list)
+    # Crossings on a shared mat that fit no point (no split), and manual passings that
+    # contradict a chip passing at the same point ({"point", "manual_ms", "chip_ms",
+    # "counts"}): both for the director to look at.
+    unexplained: list[Any] = field(default_factory=list)
+    contradictions: list[dict[str, Any]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
     # Record watch, for a runner still on course: the projected race time (by the
     # race's ranking, a duration) and the scopes of the records it would beat.

@@ -291,3 +291,91 @@ def test_live_equals_batch_with_undo_voids_and_edits(
     for k in range(taken, len(journal)):
         take(live, journal[k], journal[:k])
     assert _snapshot(live) == _snapshot(batch)
+
+
+RIVERSIDE = Path(__file__).parents[2] / "examples" / "riverside"
+
+
+def marathon_gun(folder: EventFolder) -> int:
+    return next(r for r in folder.event.races if r.id == "full").waves[0].gun_ms
+
+
+def _marathon_158(feed: Feed, folder: EventFolder) -> dict[str, int]:
+    """Bib 158's chips over every point of the marathon (5k and 26k share the K5 mat,
+    half and finish the FIN mat) at a steady 4:20 pace."""
+    g = marathon_gun(folder)
+    at = {"start": 10_000}
+    race = next(r for r in folder.event.races if r.id == "full")
+    for point in race.points[1:]:
+        at[point.id] = 10_000 + round(point.distance_m / 42195 * 4 * HOUR + 20 * MIN)
+    for point in race.points:
+        t = g + at[point.id]
+        for chip in ("058003800158", "058003700158"):  # back chip leads
+            if point.is_gate:
+                feed.burst(point.reader, chip, point.upstream[0], t)
+                feed.burst(point.reader, chip, point.downstream[0], t + 1_500)
+            else:
+                feed.burst(point.reader, chip, point.antennas[0], t)
+            t += 200
+    return at
+
+
+def test_a_manual_passing_typed_too_early_shifts_no_chip_crossing() -> None:
+    folder = load_folder(RIVERSIDE)
+    g = marathon_gun(folder)
+    feed = Feed()
+    at = _marathon_158(feed, folder)
+    engine = Engine(folder)
+    engine.add_reads(feed.rows)
+    clean = {s.point: s.chip_time_ms for s in by_bib(engine)["158"].splits}
+    engine.add_manual_passing("158", "5k", g + 23 * MIN)  # 23 minutes after the gun
+    result = by_bib(engine)["158"]
+    splits = {s.point: s.chip_time_ms for s in result.splits}
+    assert set(splits) == set(clean)
+    assert {p: t for p, t in splits.items() if p != "5k"} == {
+        p: t for p, t in clean.items() if p != "5k"
+    }  # 26k still at 26 km, the finish still the finish: nothing shifted
+    assert abs(splits["26k"] - (at["26k"] - at["start"])) < 2_000
+    assert result.status == "FIN" and result.chip_time_ms == clean["finish"]
+    assert [c["point"] for c in result.contradictions] == ["5k"]
+    assert not any(r["verdict"] == "broken" for r in result.records)
+
+
+def test_a_crossing_that_fits_no_point_is_unexplained_and_makes_no_split() -> None:
+    folder = load_folder(RIVERSIDE)
+    g = marathon_gun(folder)
+    feed = Feed()
+    _marathon_158(feed, folder)
+    engine = Engine(folder)
+    engine.add_reads(feed.rows)
+    clean = [(s.point, s.chip_time_ms) for s in by_bib(engine)["158"].splits]
+    # A stray read of the K5 mat 4 minutes after the gun: too soon for 5 km or 26 km.
+    feed2 = Feed()
+    feed2.rows = [(10_000 + i, *row[1:]) for i, row in enumerate(feed.rows)]
+    feed2.burst("K5", "058003700158", 1, g + 4 * MIN)
+    stray = Engine(folder)
+    stray.add_reads(feed2.rows)
+    result = by_bib(stray)["158"]
+    assert [(s.point, s.chip_time_ms) for s in result.splits] == clean
+    assert len(result.unexplained) == 1 and result.unexplained[0].line[0] == "K5"
+
+
+def test_a_manual_passing_contradicting_a_chip_passing_asks_which_counts() -> None:
+    folder = load_folder(RIVERSIDE)
+    g = marathon_gun(folder)
+    feed = Feed()
+    at = _marathon_158(feed, folder)
+    engine = Engine(folder)
+    engine.add_reads(feed.rows)
+    journal = Journal(engine)
+    payload = {"point": "finish", "time_ms": g + at["finish"] - 5 * MIN}
+    with pytest.raises(Question) as asked:
+        journal.act("manual_passing", "158", payload)
+    assert asked.value.field == "prefer" and "Marathon · finish" in str(asked.value)
+    chip_time = by_bib(engine)["158"].chip_time_ms
+    assert chip_time is not None and abs(chip_time - (at["finish"] - at["start"])) < 2_000
+    chip = journal.act("manual_passing", "158", {**payload, "prefer": "chip"})
+    assert by_bib(engine)["158"].chip_time_ms == chip_time  # the chip's counts
+    journal.act("undo", str(chip), {"action": chip})
+    journal.act("manual_passing", "158", {**payload, "prefer": "manual"})
+    assert by_bib(engine)["158"].chip_time_ms == chip_time - 5 * MIN - 200
