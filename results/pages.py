@@ -73,14 +73,20 @@ class RecordLine:
     claim: str  # e.g. pending ratification
 
     @property
+    def said(self) -> str:
+        """The verdict as the public reads it: never "broken" before the director's review."""
+        return "pending review" if self.claim == "pending review" else self.verdict
+
+    @property
     def text(self) -> str:
         head = f"{self.scope or 'unknown'} record" + (f" ({self.group})" if self.group else "")
         was = " ".join(x for x in (self.time, f"by {self.holder}" if self.holder else "") if x)
-        parts = [x for x in (self.verdict, f"was {was}" if was else "") if x]
+        parts = [x for x in (self.said, f"was {was}" if was else "") if x]
         if self.margin:
             parts.append(f"margin {self.margin}")
         text = f"{head}: {', '.join(parts)}" if parts else head
-        return f"{text} ({self.claim})" if self.claim else text
+        claim = self.claim if self.claim != "pending review" else ""
+        return f"{text} ({claim})" if claim else text
 
 
 @dataclass(frozen=True, slots=True)

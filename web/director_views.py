@@ -80,6 +80,7 @@ def audit_data(live: LiveService) -> list[dict[str, Any]]:
     tz = live.folder.event.timezone
     return [
         {
+            "id": a.id,
             "at": iso_local(a.at_ms, tz),
             "who": a.who,
             "kind": a.kind,
