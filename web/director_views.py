@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from timing.actions import in_effect
+from timing.preview import point_label
 from timing.times import iso_local
 from web.live import LiveService
 
@@ -43,25 +45,65 @@ def dashboard_data(live: LiveService) -> dict[str, Any]:
         }
         for u in live.results.unknown_chips
     ]
+    results = [(rr.race, r) for rr in live.results.races for r in rr.results]
     claims = [
-        {"bib": r.participant.bib, "name": r.participant.name, "race": rr.race.id, **record}
-        for rr in live.results.races
-        for r in rr.results
+        {"bib": r.participant.bib, "name": r.participant.name, "race": race.id, **record}
+        for race, r in results
         for record in r.records
         if record.get("verdict") in ("broken", "equalled")
     ]
     flags = [
-        {"bib": r.participant.bib, "name": r.participant.name, **f}
-        for rr in live.results.races
-        for r in rr.results
+        {
+            "bib": r.participant.bib,
+            "name": r.participant.name,
+            **f,
+            "where": point_label(race, f["point"]) if f["point"] else race.name,
+            "evidence_text": evidence_words(f["evidence"]),
+        }
+        for race, r in results
         for f in r.flags
+    ]
+    unexplained = [
+        {
+            "bib": r.participant.bib,
+            "name": r.participant.name,
+            "time": iso_local(c.time_ms, tz)[11:21],
+            "reader": c.line[0],
+            "chip": c.chip,
+            "read_id": c.read_ids[0] if c.read_ids else None,
+        }
+        for _race, r in results
+        for c in r.unexplained
+    ]
+    contradictions = [
+        {
+            "bib": r.participant.bib,
+            "name": r.participant.name,
+            "where": point_label(race, c["point"]),
+            "point": f"{race.id}/{c['point']}",
+            "manual": iso_local(c["manual_ms"], tz)[11:21],
+            "chip": iso_local(c["chip_ms"], tz)[11:21],
+            "counts": c["counts"],
+        }
+        for race, r in results
+        for c in r.contradictions
     ]
     races = [
         {
             "id": race.id,
             "name": race.name,
-            "waves": [w.id for w in race.waves],
-            "points": [p.id for p in race.points],
+            "closed": race.id in live.engine.closed,
+            "waves": [
+                {
+                    "value": f"{race.id}/{w.id}",
+                    "label": f"{race.name} · wave {w.id} (gun {gun_of(live, race.id, w)})",
+                }
+                for w in race.waves
+            ],
+            "points": [
+                {"value": f"{race.id}/{p.id}", "label": point_label(race, p.id)}
+                for p in race.points
+            ],
         }
         for race in live.folder.event.races
     ]
@@ -71,22 +113,54 @@ def dashboard_data(live: LiveService) -> dict[str, Any]:
         "unknown_chips": unknown,
         "flags": flags,
         "claims": claims,
+        "unexplained": unexplained,
+        "contradictions": contradictions,
         "races": races,
+        "skipped_actions": [
+            {"id": a.id, "kind": a.kind, "target": a.target, "reason": a.reason}
+            for a in live.engine.skipped_actions
+        ],
         "quarantined_total": live.store.count_quarantined(),
     }
 
 
+def gun_of(live: LiveService, race_id: str, wave: Any) -> str:
+    gun = live.engine.gun_override.get((race_id, wave.id), wave.gun_ms)
+    return iso_local(gun, live.folder.event.timezone)[11:19]
+
+
+def evidence_words(evidence: dict[str, Any]) -> str:
+    """A flag's evidence as a sentence: "front chip 14 reads, peak -52 dBm, ..."."""
+    words = []
+    for key, value in evidence.items():
+        name = key.replace("_", " ")
+        if isinstance(value, dict):
+            inner = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
+            words.append(f"{name}: {inner}")
+        elif isinstance(value, list):
+            words.append(f"{name} {', '.join(str(v) for v in value)}")
+        elif isinstance(value, bool):
+            words.append(name if value else f"not {name}")
+        else:
+            words.append(f"{name} {value}")
+    return "; ".join(words)
+
+
 def audit_data(live: LiveService) -> list[dict[str, Any]]:
     tz = live.folder.event.timezone
+    journal = live.store.actions()
+    effective = {a.id for a in in_effect(journal)}
     return [
         {
             "id": a.id,
             "at": iso_local(a.at_ms, tz),
+            "time": iso_local(a.at_ms, tz)[11:19],
             "who": a.who,
             "kind": a.kind,
             "target": a.target,
             "payload": json.loads(a.payload),
             "reason": a.reason,
+            "in_effect": a.id in effective,
         }
-        for a in reversed(live.store.actions())
+        for a in reversed(journal)
     ]

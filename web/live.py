@@ -352,6 +352,7 @@ class LiveService:
                     "antennas": list(line[1]),
                     "reads": last.reads,
                     "peak_rssi": last.peak_rssi,
+                    "read_id": last.read_ids[0] if last.read_ids else None,
                 }
             )
         self._new_keys.clear()
