@@ -4,6 +4,7 @@ leave no trace."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -185,3 +186,32 @@ def test_publish_without_a_journal_refuses_and_creates_nothing(tmp_path: Path) -
     empty = CliRunner().invoke(publish, [*args, "--allow-empty"])
     assert empty.exit_code == 0, empty.output
     assert not (settings.event_dir / "retrotime.db").exists()
+
+
+def test_replay_keeps_runners_on_course_unless_final(tmp_path: Path) -> None:
+    from readers.read import Read
+    from tests.timing.builders import write_folder
+    from tests.web.test_cli_replay import write_log
+    from timing.folder import load_folder
+    from web.cli import main
+
+    folder = write_folder(tmp_path / "ev")
+    gun = load_folder(folder).event.races[0].waves[0].gun_ms
+    start = [
+        Read("START", "F0101", 1, gun + 9_000, -60.0),
+        Read("START", "F0102", 1, gun + 9_000, -60.0),
+    ]
+    finish = [Read("FIN", "F0102", 1, gun + 5_400_000, -55.0)]
+    write_log(tmp_path / "start.log", "START", start)
+    write_log(tmp_path / "fin.log", "FIN", finish)
+    args = ["replay", str(folder), "--log", f"START={tmp_path / 'start.log'}",
+            "--log", f"FIN={tmp_path / 'fin.log'}", "--json", str(tmp_path / "r.json")]  # fmt: skip
+
+    def statuses(extra: list[str]) -> dict[str, str]:
+        result = CliRunner().invoke(main, [*args, *extra])
+        assert result.exit_code == 0, result.output
+        data = json.loads((tmp_path / "r.json").read_text())
+        return {r["bib"]: r["status"] for r in data["races"][0]["results"]}
+
+    assert statuses([]) == {"102": "FIN", "101": "RUN", "103": "DNS", "104": "DNS"}
+    assert statuses(["--final"]) == {"102": "FIN", "101": "DNF", "103": "DNS", "104": "DNS"}
