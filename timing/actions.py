@@ -34,10 +34,12 @@ KINDS = (
     "lap",
     "partial",
     "close",
+    "lifecycle",
     "void_crossing",
     "undo",
 )
 SIDES = ("front", "back", "add")
+STATES = ("live", "provisional", "official")
 
 
 class ActionError(TimingError):
@@ -92,10 +94,16 @@ def check(
     if kind == "undo":
         _int(payload, "action", "the action to undo")
         return
-    if kind in ("gun", "close"):
+    if kind in ("gun", "close", "lifecycle"):
         race = engine.races.get(payload.get("race") if isinstance(payload.get("race"), str) else "")
         if race is None:
             raise ActionError(f"race: unknown race {payload.get('race')!r}")
+        if kind == "lifecycle":
+            if payload.get("state") not in STATES:
+                raise ActionError(f"state: one of {', '.join(STATES)}")
+            if payload["state"] == "provisional":
+                _int(payload, "window_end_ms", "the end of the protest window")
+            return
         if kind == "close":
             if not isinstance(payload.get("closed", True), bool):
                 raise ActionError("closed: true (close the race) or false (reopen it)")
@@ -188,6 +196,8 @@ def apply(
         engine.set_gun(payload["race"], payload["wave"], payload["time_ms"])
     elif kind == "close":
         engine.close_race(payload["race"], at_ms, payload.get("closed", True))
+    elif kind == "lifecycle":
+        engine.set_lifecycle(payload["race"], payload["state"], at_ms, payload.get("window_end_ms"))
     elif kind == "status":
         engine.set_status(target, payload["status"] or None)
     elif kind == "manual_passing":

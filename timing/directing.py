@@ -40,6 +40,8 @@ class DirectorInputs:
         self.confirmations: dict[str, RecordConfirmation] = {}  # bib -> record confirmation
         self.partials: dict[str, float] = {}  # bib -> a timed race's final part lap, m
         self.closed: dict[str, int] = {}  # race id -> when the director closed it
+        # race id -> (live / provisional / official, since ms, protest window end ms)
+        self.lifecycle: dict[str, tuple[str, int, int | None]] = {}
         self.voided: set[int] = set()  # read ids whose crossing the director voided
         self.extra_chips: dict[str, list[str]] = {}  # bib -> chips added beside its own
         self.skipped_actions: list[object] = []  # journalled actions that no longer apply
@@ -62,6 +64,7 @@ class DirectorInputs:
             "confirmations",
             "partials",
             "closed",
+            "lifecycle",
             "voided",
             "people",
             "owner",
@@ -126,6 +129,22 @@ class DirectorInputs:
         else:
             self.closed.pop(race_id, None)
         self._dirty_bibs.update(p.bib for p in self.people.values() if p.race == race_id)
+
+    def set_lifecycle(
+        self: Engine, race_id: str, state: str, at_ms: int, window_end_ms: int | None = None
+    ) -> None:
+        """A race's results go live -> provisional (until the protest window ends) ->
+        official; "live" again is a reopen."""
+        if race_id not in self.races:
+            raise DecisionError(f"unknown race {race_id!r}")
+        if state == "live":
+            self.lifecycle.pop(race_id, None)
+        else:
+            self.lifecycle[race_id] = (state, at_ms, window_end_ms)
+
+    def state_of(self: Engine, race_id: str) -> tuple[str, int | None, int | None]:
+        state = self.lifecycle.get(race_id)
+        return state if state is not None else ("live", None, None)
 
     def set_final(self: Engine) -> None:
         self.final = True

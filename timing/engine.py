@@ -52,6 +52,8 @@ class RaceResults:
     results: list[Result]
     skipped_checks: list[dict[str, str]] = field(default_factory=list)  # {"code", "reason"}
     min_lap_ms: int | None = None  # a lap race: the shortest lap that counts (full lap)
+    # The results' lifecycle: (live / provisional / official, since, protest window end).
+    state: tuple[str, int | None, int | None] = ("live", None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +209,7 @@ class Engine(DirectorInputs):
                     self._ranked.get(race.id, []),
                     skipped_checks(race, self.book),
                     self.min_lap_ms.get(race.id),
+                    self.state_of(race.id),
                 )
                 for race in self.event.races
             ],

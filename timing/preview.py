@@ -129,6 +129,11 @@ def describe(engine: Engine, kind: str, target: str, payload: dict[str, Any]) ->
             f"moves the gun of {race.name} wave {wave.id} by {shift_text(new - old)} "
             f"({iso_local(old, tz)[:21]} to {iso_local(new, tz)[:21]})"
         )
+    if kind == "lifecycle":
+        race = engine.races[payload["race"]]
+        until = payload.get("window_end_ms")
+        window = f", protests until {iso_local(until, tz)[11:19]}" if until else ""
+        return f"declares the results of {race.name} {payload['state']}{window}"
     if kind == "close":
         race = engine.races[payload["race"]]
         return f"{'closes' if payload.get('closed', True) else 'reopens'} {race.name}"

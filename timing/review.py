@@ -36,10 +36,12 @@ def vet(
     payload: dict[str, Any],
     reason: str,
     actions: Sequence[Journalled],
+    now_ms: int = 0,
 ) -> dict[str, Any]:
     """The payload to journal (defaults filled in); ActionError or Question if not yet."""
     if not reason.strip():
         raise ActionError("reason: say why (it is kept in the audit log)")
+    _vet_lifecycle(engine, kind, target, payload, actions, now_ms)
     if kind == "undo":
         _vet_undo(payload["action"], actions)
     elif kind == "assign_chip":
@@ -50,6 +52,50 @@ def vet(
     elif kind == "record" and payload["decision"] == "confirm":
         _vet_record(engine, target, payload)
     return payload
+
+
+def race_of(
+    engine: Engine, kind: str, target: str, payload: dict[str, Any], actions: Sequence[Journalled]
+) -> str | None:
+    """The race an action changes (an undo: the race of the action it undoes)."""
+    if kind == "undo":
+        undone = next((a for a in actions if a.id == payload.get("action")), None)
+        if undone is None:
+            return None
+        return race_of(engine, undone.kind, undone.target, payload_of(undone), actions)
+    if kind in ("gun", "close", "lifecycle"):
+        return payload.get("race")
+    person = engine.people.get(target)
+    return person.race if person is not None else None
+
+
+def _vet_lifecycle(
+    engine: Engine,
+    kind: str,
+    target: str,
+    payload: dict[str, Any],
+    actions: Sequence[Journalled],
+    now_ms: int,
+) -> None:
+    """An official race changes only after a reopen; official only after the window."""
+    race_id = race_of(engine, kind, target, payload, actions)
+    if race_id is None:
+        return
+    state, _since, window_end = engine.state_of(race_id)
+    name = engine.races[race_id].name
+    if kind != "lifecycle":
+        if state == "official":
+            raise ActionError(f"{name} is official: reopen it (with a reason) to change it")
+        return
+    wanted = payload["state"]
+    if wanted == "official":
+        if state != "provisional" or window_end is None:
+            raise ActionError(f"state: {name} is {state}: declare it provisional first")
+        if now_ms < window_end:
+            tz = engine.event.timezone
+            raise ActionError(
+                f"state: the protest window of {name} ends at {iso_local(window_end, tz)[11:19]}"
+            )
 
 
 def _vet_undo(action_id: int, actions: Sequence[Journalled]) -> None:

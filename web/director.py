@@ -21,6 +21,7 @@ from web.director_actions import (
     Body,
     CloseRace,
     FlagDecision,
+    Lifecycle,
     ManualPassing,
     Partial,
     RecordDecision,
@@ -187,6 +188,11 @@ async def api_close_race(request: Request, data: JSONBody[CloseRace]) -> Answer:
     return await _api(request, data)
 
 
+@post("/api/director/lifecycle", status_code=200)
+async def api_lifecycle(request: Request, data: JSONBody[Lifecycle]) -> Answer:
+    return await _api(request, data)
+
+
 @post("/api/director/undo", status_code=200)
 async def api_undo(request: Request, data: JSONBody[Undo]) -> Answer:
     return await _api(request, data)
@@ -214,6 +220,7 @@ DIRECTOR_ROUTES = [
     api_record,
     api_flag,
     api_close_race,
+    api_lifecycle,
     api_undo,
     api_void_crossing,
 ]

@@ -73,6 +73,12 @@ class CloseRace(Body):
     closed: bool = True  # false reopens it
 
 
+class Lifecycle(Body):
+    race: str
+    state: Literal["live", "provisional", "official"]  # live again: a reopen
+    window_end: str | None = None  # provisional: when the protest window ends (time of day)
+
+
 class Undo(Body):
     action: int  # the audit entry's id
 
@@ -92,6 +98,7 @@ BODIES: dict[str, type[Body]] = {
     "record": RecordDecision,
     "flag": FlagDecision,
     "close-race": CloseRace,
+    "lifecycle": Lifecycle,
     "undo": Undo,
     "void-crossing": VoidCrossing,
 }
@@ -160,6 +167,13 @@ def to_action(live: LiveService, body: Body) -> list[tuple[str, str, dict[str, A
             return actions
         case CloseRace():
             return [("close", body.race, {"race": body.race, "closed": body.closed})]
+        case Lifecycle():
+            payload = {"race": body.race, "state": body.state}
+            if body.state == "provisional":
+                if not body.window_end:
+                    raise ActionError("window_end: when does the protest window end?")
+                payload["window_end_ms"] = when(body.window_end, "window_end")
+            return [("lifecycle", body.race, payload)]
         case Undo():
             return [("undo", str(body.action), {"action": body.action})]
         case VoidCrossing():

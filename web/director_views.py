@@ -93,6 +93,7 @@ def dashboard_data(live: LiveService) -> dict[str, Any]:
             "id": race.id,
             "name": race.name,
             "closed": race.id in live.engine.closed,
+            "state": live.engine.state_of(race.id)[0],
             "waves": [
                 {
                     "value": f"{race.id}/{w.id}",

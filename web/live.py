@@ -190,8 +190,8 @@ class LiveService:
         async with self.lock:
             check(self.engine, kind, target, payload, reason)
             journal = await asyncio.to_thread(self.store.actions)
-            payload = vet(self.engine, kind, target, payload, reason, journal)
             at = now_ms()
+            payload = vet(self.engine, kind, target, payload, reason, journal, at)
             fork = self.engine.fork()
             pending = DirectorAction(
                 id=-1, at_ms=at, who=who, kind=kind, target=target, reason=reason,

@@ -215,3 +215,44 @@ def test_replay_keeps_runners_on_course_unless_final(tmp_path: Path) -> None:
 
     assert statuses([]) == {"102": "FIN", "101": "RUN", "103": "DNS", "104": "DNS"}
     assert statuses(["--final"]) == {"102": "FIN", "101": "DNF", "103": "DNS", "104": "DNS"}
+
+
+def test_results_go_live_provisional_official_and_reopen(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    g = gun_ms(settings)
+    uplink(client, "START", [read(1, "F0101", 1, g + 4_000)])
+    uplink(client, "FIN", [read(1, "F0101", 1, g + 5_400_000)])
+    wait_for(lambda: athlete(client, "101")["status"] == "FIN")
+    login(client)
+    board = client.get("/api/races/half").json()["race"]
+    assert board["results_state"]["state"] == "live"
+    early = client.post(
+        "/api/director/lifecycle", json={"race": "half", "state": "official", "reason": "done"}
+    )
+    assert early.status_code == 400 and "provisional first" in early.text
+    provisional = {"race": "half", "state": "provisional", "window_end": "11:00", "reason": "in"}
+    assert client.post("/api/director/lifecycle", json=provisional).status_code == 200
+    state = client.get("/api/event").json()["races"][0]["results_state"]
+    assert state["state"] == "provisional" and state["protest_window_end"].startswith(
+        "2026-04-12T11:00"
+    )
+    assert "protests until 11:00" in client.get("/races/half").text
+    official = {"race": "half", "state": "official", "reason": "no protest"}
+    assert client.post("/api/director/lifecycle", json=official).status_code == 200
+    assert "Official results" in client.get("/athletes/101").text
+    change = {"bib": "101", "status": "DNS", "reason": "late protest"}
+    refused = client.post("/api/director/status", json=change)
+    assert refused.status_code == 400 and "is official: reopen it" in refused.text
+    reopen = {"race": "half", "state": "live", "reason": "protest upheld"}
+    assert client.post("/api/director/lifecycle", json=reopen).status_code == 200
+    assert client.post("/api/director/status", json=change).status_code == 200
+    client.post("/api/director/lifecycle", json=provisional)
+    client.post("/api/director/lifecycle", json=official)
+    site = tmp_path / "site"
+    args = [str(settings.event_dir), "--out", str(site), "--database-url", settings.database_url]
+    assert CliRunner().invoke(publish, args).exit_code == 0
+    page = (site / "races" / "half" / "index.html").read_text(encoding="utf-8")
+    assert "Official results" in page
+    data = json.loads((site / "results.json").read_text(encoding="utf-8"))
+    assert data["races"][0]["results_state"]["state"] == "official"
