@@ -36,6 +36,7 @@ KINDS = (
     "close",
     "lifecycle",
     "void_crossing",
+    "tap",
     "undo",
 )
 SIDES = ("front", "back", "add")
@@ -93,6 +94,10 @@ def check(
         raise ActionError("say why the crossing is, or is not, a lap")
     if kind == "undo":
         _int(payload, "action", "the action to undo")
+        return
+    if kind == "tap":  # a time of day tapped at a point: evidence until matched to a bib
+        _int(payload, "time_ms", "the tap's time")
+        _str(payload, "point", "the tap's point")
         return
     if kind in ("gun", "close", "lifecycle"):
         race = engine.races.get(payload.get("race") if isinstance(payload.get("race"), str) else "")
@@ -190,7 +195,8 @@ def apply(
     reason: str = "",
     at_ms: int = 0,
 ) -> None:
-    """Apply one action (an `undo` is applied by `replay_actions`, which sees them all)."""
+    """Apply one action (an `undo` is applied by `replay_actions`, which sees them all; a
+    `tap` changes nothing until a manual passing matches it to a bib)."""
     check(engine, kind, target, payload)
     if kind == "gun":
         engine.set_gun(payload["race"], payload["wave"], payload["time_ms"])

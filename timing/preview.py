@@ -129,6 +129,8 @@ def describe(engine: Engine, kind: str, target: str, payload: dict[str, Any]) ->
             f"moves the gun of {race.name} wave {wave.id} by {shift_text(new - old)} "
             f"({iso_local(old, tz)[:21]} to {iso_local(new, tz)[:21]})"
         )
+    if kind == "tap":
+        return f"records a tap at {iso_local(payload['time_ms'], tz)[11:21]}"
     if kind == "lifecycle":
         race = engine.races[payload["race"]]
         until = payload.get("window_end_ms")

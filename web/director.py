@@ -26,11 +26,13 @@ from web.director_actions import (
     Partial,
     RecordDecision,
     SetStatus,
+    Tap,
     Undo,
     VoidCrossing,
     WaveStart,
     from_form,
     perform,
+    taps_data,
 )
 from web.director_views import audit_data, dashboard_data
 from web.live import LiveService
@@ -120,7 +122,8 @@ async def form_action(request: Request, kind: FromPath[str], data: Form) -> Temp
         )
     if answer["status"] != "applied":
         return _answer_page(request, kind, data, answer)
-    return Redirect("/director?" + urlencode({"msg": "done: " + answer["summary"]}))
+    back = "/director/tap" if data.get("next") == "/director/tap" else "/director"
+    return Redirect(back + "?" + urlencode({"msg": "done: " + answer["summary"]}))
 
 
 @get("/api/director/dashboard")
@@ -193,6 +196,21 @@ async def api_lifecycle(request: Request, data: JSONBody[Lifecycle]) -> Answer:
     return await _api(request, data)
 
 
+@get("/director/tap", name="tap")
+async def tap_page(request: Request) -> Template | Redirect:
+    """A phone page for a timer at the line: a big button, then bibs matched to taps."""
+    if not _is_director(request):
+        return Redirect("/director/login")
+    live = _live(request)
+    points = dashboard_data(live)["races"]
+    return Template("director/tap.html", context={"taps": taps_data(live), "races": points})
+
+
+@post("/api/director/tap", status_code=200)
+async def api_tap(request: Request, data: JSONBody[Tap]) -> Answer:
+    return await _api(request, data)
+
+
 @post("/api/director/undo", status_code=200)
 async def api_undo(request: Request, data: JSONBody[Undo]) -> Answer:
     return await _api(request, data)
@@ -221,6 +239,8 @@ DIRECTOR_ROUTES = [
     api_flag,
     api_close_race,
     api_lifecycle,
+    tap_page,
+    api_tap,
     api_undo,
     api_void_crossing,
 ]

@@ -9,13 +9,14 @@ it; a wide action (a gun, closing a race, a DQ, a record) applies only with `con
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 import msgspec
 
-from timing.actions import ActionError
+from timing.actions import ActionError, in_effect
 from timing.store import now_ms
-from timing.times import local_ms, parse_time_of_day
+from timing.times import iso_local, local_ms, parse_time_of_day
 from web.live import LiveService
 
 
@@ -37,6 +38,7 @@ class ManualPassing(Body):
     time: str  # time of day, 10:41:07.3, or "now"
     prefer: Literal["manual", "chip"] | None = None
     replaces: int | None = None  # the manual passing (action id) this one corrects
+    tap: int | None = None  # the tap (action id) this passing matches; its time counts
 
 
 class WaveStart(Body):
@@ -79,6 +81,12 @@ class Lifecycle(Body):
     window_end: str | None = None  # provisional: when the protest window ends (time of day)
 
 
+class Tap(Body):
+    point: str  # "race/point" the timer stands at
+    phone_ms: int  # the phone's own clock at the tap: its offset to the server is kept
+    bib: str | None = None  # typed at once, or matched later
+
+
 class Undo(Body):
     action: int  # the audit entry's id
 
@@ -100,6 +108,7 @@ BODIES: dict[str, type[Body]] = {
     "close-race": CloseRace,
     "lifecycle": Lifecycle,
     "undo": Undo,
+    "tap": Tap,
     "void-crossing": VoidCrossing,
 }
 
@@ -141,7 +150,10 @@ def to_action(live: LiveService, body: Body) -> list[tuple[str, str, dict[str, A
             return [("assign_chip", body.bib, payload)]
         case ManualPassing():
             point = _point_of(live, body.bib, body.point)
-            payload = {"point": point, "time_ms": when(body.time, "time")}
+            time_ms = tap_time(live, body.tap) if body.tap is not None else when(body.time, "time")
+            payload = {"point": point, "time_ms": time_ms}
+            if body.tap is not None:
+                payload["tap"] = body.tap
             if body.prefer is not None:
                 payload["prefer"] = body.prefer
             if body.replaces is not None:
@@ -174,11 +186,46 @@ def to_action(live: LiveService, body: Body) -> list[tuple[str, str, dict[str, A
                     raise ActionError("window_end: when does the protest window end?")
                 payload["window_end_ms"] = when(body.window_end, "window_end")
             return [("lifecycle", body.race, payload)]
+        case Tap():
+            now = now_ms()
+            tap = {"point": body.point, "time_ms": now, "phone_offset_ms": now - body.phone_ms}
+            return [("tap", body.point, tap)]
         case Undo():
             return [("undo", str(body.action), {"action": body.action})]
         case VoidCrossing():
             return [("void_crossing", body.bib, {"chip": body.chip, "read_id": body.read_id})]
     raise ActionError(f"unknown action {type(body).__name__}")
+
+
+def tap_time(live: LiveService, tap_id: int) -> int:
+    tap = next((a for a in live.store.actions() if a.id == tap_id and a.kind == "tap"), None)
+    if tap is None:
+        raise ActionError(f"tap: no tap {tap_id}")
+    return json.loads(tap.payload)["time_ms"]
+
+
+def taps_data(live: LiveService) -> list[dict[str, Any]]:
+    """Taps at the line, newest first, each with the bib a passing matched it to."""
+    journal = live.store.actions()
+    matched = {
+        p["tap"]: a.target
+        for a in in_effect(journal)
+        if a.kind == "manual_passing"
+        and isinstance(p := json.loads(a.payload), dict)
+        and "tap" in p
+    }
+    tz = live.folder.event.timezone
+    return [
+        {
+            "id": a.id,
+            "time": iso_local(p["time_ms"], tz)[11:21],
+            "point": p["point"],
+            "phone_offset_ms": p.get("phone_offset_ms"),
+            "bib": matched.get(a.id),
+        }
+        for a in reversed(in_effect(journal))
+        if a.kind == "tap" and isinstance(p := json.loads(a.payload), dict)
+    ]
 
 
 def _point_of(live: LiveService, bib: str, value: str) -> str:
@@ -196,10 +243,18 @@ def _point_of(live: LiveService, bib: str, value: str) -> str:
 async def perform(live: LiveService, who: str, body: Body) -> dict[str, Any]:
     """Apply (or preview) a body's actions; the answer the API and forms show."""
     answer: dict[str, Any] = {"status": "applied", "summary": [], "changes": [], "actions": []}
-    for kind, target, payload in to_action(live, body):
-        outcome = await live.act(
-            who, kind, target, payload, body.reason.strip(), body.confirm, body.preview
+    actions = to_action(live, body)
+    if isinstance(body, Tap) and body.bib:  # a bib typed with the tap: matched at once
+        tap = await live.act(who, *actions[0], body.reason.strip() or "tap at the line")
+        body = ManualPassing(
+            bib=body.bib, point=body.point, time="", tap=tap.action_id, reason="tap matched"
         )
+        answer["summary"].append(tap.preview.summary)
+        answer["actions"].append(tap.action_id)
+        actions = to_action(live, body)
+    for kind, target, payload in actions:
+        reason = body.reason.strip() or ("tap at the line" if kind == "tap" else "")
+        outcome = await live.act(who, kind, target, payload, reason, body.confirm, body.preview)
         answer["status"] = outcome.status
         answer["summary"].append(outcome.preview.summary)
         answer["changes"].extend(outcome.preview.json()["changes"])

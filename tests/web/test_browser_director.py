@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
+
+from tests.timing.builders import EVENT_TOML, write_folder
+from tests.web.conftest import PASSWORD, TOKENS
 from tests.web.test_browser import (  # noqa: F401 (browser, new_page, service: fixtures)
     UNKNOWN_CHIP,
     Service,
@@ -15,11 +23,13 @@ from tests.web.test_browser import (  # noqa: F401 (browser, new_page, service: 
     log_in,
     new_page,
     open_live,
+    people,
     reload_until,
     row_text,
     service,
     wait_row,
 )
+from web.settings import Settings, hash_password
 
 
 def status_of(svc: Service, bib: str) -> str:
@@ -106,3 +116,53 @@ def test_a_wave_start_preview_cancelled_changes_nothing(service: Service, new_pa
     assert status_of(service, "101") == "FIN"
     assert "FIN" in row_text(spectator, "101")
     assert spectator.errors == [] and director.errors == []
+
+
+@pytest.fixture
+def today(tmp_path: Path) -> Iterator[Service]:
+    """The service on an event run today, its gun an hour ago (a tap is timed now)."""
+    london = ZoneInfo("Europe/London")
+    gun = datetime.now(london) - timedelta(hours=1)
+    toml = EVENT_TOML.replace('date = "2026-04-12"', f'date = "{gun.date().isoformat()}"')
+    toml = toml.replace('start = "09:00:00"', f'start = "{gun:%H:%M:%S}"')
+    toml = toml.replace('start = "09:10:00"', f'start = "{gun:%H:%M:%S}"')
+    folder = write_folder(tmp_path / "event", people(), toml=toml)
+    settings = Settings(
+        folder,
+        f"sqlite:///{tmp_path / 'live.db'}",
+        hash_password(PASSWORD),
+        dict(TOKENS),
+        publish_interval_s=0.05,
+    )
+    svc = Service(settings)
+    svc.start()
+    try:
+        yield svc
+    finally:
+        svc.stop()
+
+
+def test_a_tap_becomes_a_passing_once_its_bib_is_typed(today: Service, new_page) -> None:  # noqa: F811
+    today.uplink("START", [("F0101", 1, 4_000), ("B0101", 1, 4_100)])
+    spectator = new_page()
+    open_live(spectator, f"{today.url}/races/half")
+    wait_row(spectator, "101", "RUN")
+    timer = new_page()
+    log_in(timer, today)
+    timer.goto(f"{today.url}/director/tap")
+    timer.locator("#tap-point").select_option(label="Half Marathon · finish")
+    timer.locator("#tap").click()
+    row = timer.locator("#taps tbody tr").first
+    row.wait_for()
+    assert row.locator("input[name=bib]").count() == 1  # not matched yet
+    assert status_of(today, "101") == "RUN"  # a tap alone changes no result
+    row.locator("input[name=bib]").fill("101")
+    row.get_by_role("button", name="Match").click()
+    timer.wait_for_url("**/director/tap?msg=*")
+    assert timer.locator("#taps tbody tr").first.locator("a").inner_text() == "101"
+    wait_row(spectator, "101", "FIN")
+    assert status_of(today, "101") == "FIN"
+    timer.goto(f"{today.url}/director/audit")
+    kinds = timer.locator("#audit tbody tr td:nth-child(4)").all_inner_texts()
+    assert kinds == ["manual_passing", "tap"]
+    assert spectator.errors == [] and timer.errors == []
