@@ -25,6 +25,7 @@ from readers.formats import format_names
 from timing.folder import load_folder
 from timing.store import Store
 from web.director import DIRECTOR_ROUTES
+from web.director_live import director_updates
 from web.live import LiveService, channel_name
 from web.pages import SPECTATOR_ROUTES
 from web.settings import Settings
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             *SPECTATOR_ROUTES,
             *DIRECTOR_ROUTES,
+            director_updates,
             uplink,
             create_static_files_router("/static", [HERE / "static"]),
         ],

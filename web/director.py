@@ -34,6 +34,7 @@ from web.director_actions import (
     perform,
     taps_data,
 )
+from web.director_live import console_data
 from web.director_views import audit_data, dashboard_data
 from web.live import LiveService
 from web.settings import verify_password
@@ -84,7 +85,7 @@ async def dashboard(request: Request, msg: FromQuery[str | None] = None) -> Temp
         return Redirect("/director/login")
     return Template(
         "director/dashboard.html",
-        context={"d": dashboard_data(_live(request)), "msg": msg, "error": None},
+        context={"d": console_data(_live(request)), "msg": msg, "error": None},
     )
 
 
@@ -118,7 +119,7 @@ async def form_action(request: Request, kind: FromPath[str], data: Form) -> Temp
         return Template(
             "director/dashboard.html",
             status_code=400,
-            context={"d": dashboard_data(_live(request)), "msg": None, "error": str(exc)},
+            context={"d": console_data(_live(request)), "msg": None, "error": str(exc)},
         )
     if answer["status"] != "applied":
         return _answer_page(request, kind, data, answer)

@@ -93,6 +93,7 @@ class LiveService:
         self.results: EventResults = self.engine.results()
         self.rows: dict[str, list[Row]] = event_rows(self.results, self.decided)
         self._changed = asyncio.Event()
+        self.version = 0  # moves on with every refresh: the director's console follows it
         # What this worker stored itself, so following the shared journal skips it.
         self._own_reads: set[int] = set()
         self._own_actions: set[int] = set()
@@ -170,6 +171,7 @@ class LiveService:
             await asyncio.to_thread(self.store.quarantine, rows)
             stream.add([e["seq"] for e in lines])
             self.health[reader].quarantined += len(lines)
+            self.version += 1
             return stream.held
 
     # ---- directors -------------------------------------------------------------------
@@ -268,6 +270,7 @@ class LiveService:
             # (which wait for the lock) while results are recomputed.
             self.results, self.rows = await asyncio.to_thread(self._recompute)
             self._note_crossings()
+            self.version += 1
         self._update_feeds()
 
     def _recompute(self) -> tuple[EventResults, dict[str, list[Row]]]:

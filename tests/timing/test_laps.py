@@ -411,7 +411,7 @@ def test_road_results_keep_their_shape(tmp_path: Path):
     engine = Engine(folder)
     data = results_json("x", engine.results(), 0, folder.event.timezone)
     race = data["races"][0]
-    assert set(race) == {"id", "name", "distance_m", "skipped_checks", "results"}
+    assert set(race) == {"id", "name", "distance_m", "skipped_checks", "results_state", "results"}
     assert set(race["results"][0]) == {
         "bib", "name", "sex", "category", "club", "nation", "status", "gun_time",
         "chip_time", "place", "place_sex", "place_category", "splits", "flags", "records",

@@ -166,3 +166,15 @@ def test_a_tap_becomes_a_passing_once_its_bib_is_typed(today: Service, new_page)
     kinds = timer.locator("#audit tbody tr td:nth-child(4)").all_inner_texts()
     assert kinds == ["manual_passing", "tap"]
     assert spectator.errors == [] and timer.errors == []
+
+
+def test_the_console_shows_new_unknown_chips_without_reload(service: Service, new_page) -> None:  # noqa: F811
+    director = new_page()
+    log_in(director, service)
+    director.wait_for_function(
+        "document.getElementById('console-live').textContent.startsWith('Live:')"
+    )
+    service.uplink("FIN", [(UNKNOWN_CHIP, 1, 9_000_000)])
+    director.locator(f"#unknown tbody tr:has-text('{UNKNOWN_CHIP}')").wait_for()
+    assert director.evaluate("performance.getEntriesByType('navigation').length") == 1
+    assert director.errors == []

@@ -256,3 +256,43 @@ def test_results_go_live_provisional_official_and_reopen(
     assert "Official results" in page
     data = json.loads((site / "results.json").read_text(encoding="utf-8"))
     assert data["races"][0]["results_state"]["state"] == "official"
+
+
+def test_the_console_follows_over_a_websocket(client: TestClient, settings: Settings) -> None:
+    import pytest
+    from litestar.exceptions import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws/director") as ws:
+        ws.receive_json()  # no director session: closed
+    login(client)
+    g = gun_ms(settings)
+    with client.websocket_connect("/ws/director") as ws:
+        first = ws.receive_json()
+        assert first["type"] == "console" and first["unknown_chips"] == []
+        uplink(client, "FIN", [read(1, "SPARE55", 1, g + 5_000_000)])
+        with client.websocket_connect("/uplink") as agent:
+            from tests.web.conftest import TOKENS, hello
+
+            agent.send_json(hello("MID", TOKENS["MID"], "j2"))
+            agent.receive_json()
+            agent.send_json(
+                {"type": "quarantine", "lines": [
+                    {"seq": 1, "raw": "MID,???", "reason": "not a read", "received_ms": g}
+                ]}
+            )  # fmt: skip
+            agent.receive_json()
+            agent.send_json({"type": "health", "reader_offset_ms": 1500, "quarantined": 1})
+        seen: dict = {}
+        for _ in range(40):  # each message is the whole console, sent as it changes
+            seen = ws.receive_json()
+            if (
+                seen["unknown_chips"]
+                and seen["quarantined_lines"]
+                and any(h.get("reader_offset_ms") for h in seen["health"])
+            ):
+                break
+        assert [u["chip"] for u in seen["unknown_chips"]] == ["SPARE55"]
+        assert seen["quarantined_lines"][0]["reason"] == "not a read"
+        assert seen["quarantined_lines"][0]["reader"] == "MID"
+    page = client.get("/director").text
+    assert 'class="clock-bad">1500<' in page and "not a read" in page
