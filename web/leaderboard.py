@@ -127,14 +127,11 @@ def _runner_fields(race: Race, r: Result, pos: int, running: bool) -> Row:
 def _lap_row(race: Race, r: Result, pos: int, decided: frozenset[str], now_ms: int | None) -> Row:
     """A lap race's row: laps done and to go, last lap, gap in laps (a lapped runner is
     shown as lapped, not as ahead), and in a timed race the distance covered."""
-    running = (
-        r.participant.bib not in decided
-        and (
-            r.status in ("FIN", "RUN")
-            and (r.end_ms is not None and (now_ms is None or now_ms < r.end_ms + 60_000))
-            if race.is_timed
-            else r.status == "RUN"
-        )
+    running = r.participant.bib not in decided and (
+        r.status in ("FIN", "RUN")
+        and (r.end_ms is not None and (now_ms is None or now_ms < r.end_ms + 60_000))
+        if race.is_timed
+        else r.status == "RUN"
     )
     behind = r.laps_behind or 0
     return {

@@ -215,9 +215,7 @@ class LiveService:
         await self.refresh()
         return Outcome("applied", preview, action.id)
 
-    def _take(
-        self, engine: Engine, action: DirectorAction, journal: list[DirectorAction]
-    ) -> None:
+    def _take(self, engine: Engine, action: DirectorAction, journal: list[DirectorAction]) -> None:
         for s in take(engine, action, journal):
             log.warning("director action %s (%s %s) skipped: %s", s.id, s.kind, s.target, s.reason)
 
