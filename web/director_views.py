@@ -131,19 +131,34 @@ def gun_of(live: LiveService, race_id: str, wave: Any) -> str:
 
 
 def evidence_words(evidence: dict[str, Any]) -> str:
-    """A flag's evidence as a sentence: "front chip 14 reads, peak -52 dBm, ..."."""
+    """A flag's evidence as words: "front chip 14 reads, peak -52 dBm; back chip 3
+    reads, peak -61 dBm; front chip before back chip at the mat by 0.31 s"."""
     words = []
     for key, value in evidence.items():
-        name = key.replace("_", " ")
-        if isinstance(value, dict):
+        if key == "panel" and isinstance(value, dict):
+            for side, seen in value.items():
+                if isinstance(seen, dict):
+                    peak = seen.get("peak_rssi")
+                    at = f", peak {peak:g} dBm" if isinstance(peak, int | float) else ""
+                    words.append(f"{side} chip {seen.get('reads', 0)} reads{at}")
+        elif key == "mat_peak_order" and isinstance(value, list):
+            for order in value:
+                if isinstance(order, dict) and isinstance(order.get("by_ms"), int | float):
+                    first = order.get("first", "")
+                    other = "back" if first == "front" else "front"
+                    words.append(
+                        f"{first} chip before {other} chip at the {order.get('line', '')} line "
+                        f"by {order['by_ms'] / 1000:.2f} s"
+                    )
+        elif isinstance(value, dict):
             inner = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
-            words.append(f"{name}: {inner}")
+            words.append(f"{key.replace('_', ' ')}: {inner}")
         elif isinstance(value, list):
-            words.append(f"{name} {', '.join(str(v) for v in value)}")
+            words.append(f"{key.replace('_', ' ')} {', '.join(str(v) for v in value)}")
         elif isinstance(value, bool):
-            words.append(name if value else f"not {name}")
+            words.append(key.replace("_", " ") if value else f"not {key.replace('_', ' ')}")
         else:
-            words.append(f"{name} {value}")
+            words.append(f"{key.replace('_', ' ')} {value}")
     return "; ".join(words)
 
 

@@ -296,3 +296,20 @@ def test_the_console_follows_over_a_websocket(client: TestClient, settings: Sett
         assert seen["quarantined_lines"][0]["reader"] == "MID"
     page = client.get("/director").text
     assert 'class="clock-bad">1500<' in page and "not a read" in page
+
+
+def test_flag_evidence_reads_as_words() -> None:
+    from web.director_views import evidence_words
+
+    evidence = {
+        "segment_from": "start",
+        "panel": {
+            "front": {"reads": 14, "peak_rssi": -52.0},
+            "back": {"reads": 3, "peak_rssi": -61.0},
+        },
+        "mat_peak_order": [{"line": "mat", "first": "front", "by_ms": 310}],
+    }
+    assert evidence_words(evidence) == (
+        "segment from start; front chip 14 reads, peak -52 dBm; back chip 3 reads, "
+        "peak -61 dBm; front chip before back chip at the mat line by 0.31 s"
+    )
