@@ -313,3 +313,44 @@ def test_flag_evidence_reads_as_words() -> None:
         "segment from start; front chip 14 reads, peak -52 dBm; back chip 3 reads, "
         "peak -61 dBm; front chip before back chip at the mat line by 0.31 s"
     )
+
+
+VALID = {
+    "assign-chip": {"bib": "102", "chip": "SPARE1", "side": "add"},
+    "manual-passing": {"bib": "101", "point": "finish", "time": "10:31:00.0", "prefer": "chip"},
+    "wave-start": {"race": "half", "wave": "B", "time": "09:10:05"},
+    "status": {"bib": "103", "status": "DNS"},
+    "partial": {"bib": "101", "metres": 5},
+    "record": {"bib": "101", "decision": "withdraw"},
+    "flag": {"bib": "101", "code": "WRONG_WAY", "decision": "dismissed", "point": "10k"},
+    "close-race": {"race": "half", "closed": False},
+    "lifecycle": {"race": "half", "state": "live"},
+    "undo": {"action": 1},
+    "void-crossing": {"bib": "101", "chip": "F0101", "read_id": 1},
+    "tap": {"point": "half/finish", "phone_ms": 0},
+}
+WRONG = [5, -1, 2**70, 1.5, True, None, "", "x" * 300, [], ["a"], {}, {"id": "half"}, "²"]
+
+
+def test_no_director_call_answers_500_and_refusals_journal_nothing(
+    client: TestClient, settings: Settings
+) -> None:
+    """Every field of every action, given a wrong type or a strange value: 200, 400 or
+    409, never 500; a refused call adds nothing to the audit log."""
+    import random
+
+    rng = random.Random(17)
+    login(client)
+    calls = 0
+    for path, valid in VALID.items():
+        for field in [*valid, "reason", "confirm", "preview"]:
+            for value in rng.sample(WRONG, 6):
+                before = len(audit(client))
+                body = {**valid, "reason": "fuzz", field: value}
+                response = client.post(f"/api/director/{path}", json=body)
+                calls += 1
+                assert response.status_code in (200, 400, 409), (path, body, response.text)
+                if response.status_code != 200 or response.json()["status"] != "applied":
+                    assert len(audit(client)) == before, (path, body)
+    assert calls > 250
+    assert client.get("/api/director/dashboard").status_code == 200
