@@ -21,7 +21,7 @@ from timing.chips import alone_passings, apart
 from timing.claims import confirmed_records, records_of
 from timing.config import Race
 from timing.crossings import BucketRead, Crossing, LineKey, cluster
-from timing.directing import DirectorInputs
+from timing.directing import CLOCK_SPAN_MS, DirectorInputs
 from timing.flags import MISSED_LAP, SHORT_LAP, Flag, decided_flags
 from timing.folder import EventFolder
 from timing.lap_checks import validate_laps
@@ -128,6 +128,7 @@ class Engine(DirectorInputs):
         """Journalled reads, in any order and any batch size."""
         buckets, line_of, offsets = self.buckets, self.line_of, self.offsets
         dirty = self._dirty_keys
+        latest = self.clock_ms
         for rid, reader, chip, antenna, time_ms, rssi in rows:
             line = line_of.get((reader, antenna))
             if line is None:
@@ -143,10 +144,23 @@ class Engine(DirectorInputs):
             else:
                 insort(bucket, (t, rid, rssi), key=lambda r: (r[0], r[1]))
             dirty.add(key)
-            self.observe_clock(t)
+            if t > latest:
+                latest = t
             if chip not in self.owner:
                 self._note_unknown(chip, reader, t)
         self.read_count += len(rows)
+        self._observe_reads(rows, latest)
+
+    def _observe_reads(self, rows: list[ReadRow], latest: int) -> None:
+        """The event clock follows the reads (a read far off the event day is ignored)."""
+        if latest <= self.clock_ms:
+            return
+        if latest - self.first_gun_ms <= CLOCK_SPAN_MS:
+            self.set_clock(latest)
+            return
+        offsets = self.offsets
+        for _rid, reader, _chip, _antenna, time_ms, _rssi in rows:
+            self.observe_clock(time_ms + offsets.get(reader, 0))
 
     def _note_unknown(self, chip: str, reader: str, t: int) -> None:
         seen = self.unknown.get(chip)
