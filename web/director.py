@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body as BodyParam
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Response, Template
@@ -40,6 +41,16 @@ from web.live import LiveService
 from web.settings import verify_password
 
 Answer = Response[dict[str, Any]]
+# Besides 200 (applied, or a preview) and 400 (refused, with the field named):
+ACTION_RESPONSES = {
+    409: ResponseSpec(
+        dict[str, Any],
+        generate_examples=False,
+        description="Not applied yet: a wide action waiting for confirm (its preview), "
+        "or a question to answer (field and choices)",
+    ),
+    401: ResponseSpec(None, description="No director session"),
+}
 Form = Annotated[dict[str, str], BodyParam(media_type=RequestEncodingType.URL_ENCODED)]
 
 
@@ -152,47 +163,47 @@ async def _api(request: Request, body: Body) -> Answer:
     return Response(answer, status_code=409 if answer["status"] == "needs confirmation" else 200)
 
 
-@post("/api/director/assign-chip", status_code=200)
+@post("/api/director/assign-chip", status_code=200, responses=ACTION_RESPONSES)
 async def api_assign_chip(request: Request, data: JSONBody[AssignChip]) -> Answer:
     return await _api(request, data)
 
 
-@post("/api/director/manual-passing", status_code=200)
+@post("/api/director/manual-passing", status_code=200, responses=ACTION_RESPONSES)
 async def api_manual_passing(request: Request, data: JSONBody[ManualPassing]) -> Answer:
     return await _api(request, data)
 
 
-@post("/api/director/wave-start", status_code=200)
+@post("/api/director/wave-start", status_code=200, responses=ACTION_RESPONSES)
 async def api_wave_start(request: Request, data: JSONBody[WaveStart]) -> Answer:
     return await _api(request, data)
 
 
-@post("/api/director/status", status_code=200)
+@post("/api/director/status", status_code=200, responses=ACTION_RESPONSES)
 async def api_status(request: Request, data: JSONBody[SetStatus]) -> Answer:
     return await _api(request, data)
 
 
-@post("/api/director/partial", status_code=200)
+@post("/api/director/partial", status_code=200, responses=ACTION_RESPONSES)
 async def api_partial(request: Request, data: JSONBody[Partial]) -> Answer:
     return await _api(request, data)
 
 
-@post("/api/director/record", status_code=200)
+@post("/api/director/record", status_code=200, responses=ACTION_RESPONSES)
 async def api_record(request: Request, data: JSONBody[RecordDecision]) -> Answer:
     return await _api(request, data)
 
 
-@post("/api/director/flag", status_code=200)
+@post("/api/director/flag", status_code=200, responses=ACTION_RESPONSES)
 async def api_flag(request: Request, data: JSONBody[FlagDecision]) -> Answer:
     return await _api(request, data)
 
 
-@post("/api/director/close-race", status_code=200)
+@post("/api/director/close-race", status_code=200, responses=ACTION_RESPONSES)
 async def api_close_race(request: Request, data: JSONBody[CloseRace]) -> Answer:
     return await _api(request, data)
 
 
-@post("/api/director/lifecycle", status_code=200)
+@post("/api/director/lifecycle", status_code=200, responses=ACTION_RESPONSES)
 async def api_lifecycle(request: Request, data: JSONBody[Lifecycle]) -> Answer:
     return await _api(request, data)
 
@@ -207,17 +218,17 @@ async def tap_page(request: Request) -> Template | Redirect:
     return Template("director/tap.html", context={"taps": taps_data(live), "races": points})
 
 
-@post("/api/director/tap", status_code=200)
+@post("/api/director/tap", status_code=200, responses=ACTION_RESPONSES)
 async def api_tap(request: Request, data: JSONBody[Tap]) -> Answer:
     return await _api(request, data)
 
 
-@post("/api/director/undo", status_code=200)
+@post("/api/director/undo", status_code=200, responses=ACTION_RESPONSES)
 async def api_undo(request: Request, data: JSONBody[Undo]) -> Answer:
     return await _api(request, data)
 
 
-@post("/api/director/void-crossing", status_code=200)
+@post("/api/director/void-crossing", status_code=200, responses=ACTION_RESPONSES)
 async def api_void_crossing(request: Request, data: JSONBody[VoidCrossing]) -> Answer:
     return await _api(request, data)
 
