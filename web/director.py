@@ -141,7 +141,7 @@ async def form_action(request: Request, kind: FromPath[str], data: Form) -> Temp
 @get("/api/director/dashboard")
 async def api_dashboard(request: Request) -> dict[str, Any]:
     _require(request)
-    return dashboard_data(_live(request))
+    return console_data(_live(request))
 
 
 @get("/api/director/audit")
