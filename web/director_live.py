@@ -28,7 +28,7 @@ def quarantined_lines(live: LiveService, last: int = 50) -> list[dict[str, Any]]
     """The latest quarantined lines with reader, time of day and reason (re-read from the
     journal only when their count changes)."""
     count = live.store.count_quarantined()
-    cached = getattr(live, "_quarantine_view", None)
+    cached = live.quarantine_view
     if cached is not None and cached[0] == count:
         return cached[1]
     tz = live.folder.event.timezone
@@ -41,7 +41,7 @@ def quarantined_lines(live: LiveService, last: int = 50) -> list[dict[str, Any]]
         }
         for q in reversed(live.store.quarantined()[-last:])
     ]
-    live._quarantine_view = (count, rows)  # type: ignore[attr-defined]
+    live.quarantine_view = (count, rows)
     return rows
 
 

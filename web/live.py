@@ -94,6 +94,8 @@ class LiveService:
         self.rows: dict[str, list[Row]] = event_rows(self.results, self.decided)
         self._changed = asyncio.Event()
         self.version = 0  # moves on with every refresh: the director's console follows it
+        # The console's latest quarantined lines, with the count they were read at.
+        self.quarantine_view: tuple[int, list[dict[str, Any]]] | None = None
         # What this worker stored itself, so following the shared journal skips it.
         self._own_reads: set[int] = set()
         self._own_actions: set[int] = set()
