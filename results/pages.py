@@ -25,6 +25,7 @@ from timing.config import Race
 from timing.engine import EventResults, RaceResults
 from timing.folder import EventFolder
 from timing.records import Record
+from timing.report import state_text
 from timing.results import Result
 from timing.store import DirectorAction
 from timing.times import format_duration
@@ -39,6 +40,7 @@ FLAG_LABELS = {
 }
 STATUS_LABELS = {
     "FIN": "finished",
+    "RUN": "on course",
     "DNF": "did not finish",
     "DNS": "did not start",
     "DQ": "disqualified",
@@ -105,6 +107,7 @@ class RaceLink:
     entrants: int
     counts: tuple[tuple[str, int], ...]  # (status, how many), FIN first
     kind: str = "road"  # "road", "laps" (a distance by laps) or "timed"
+    state: str = ""  # the results' lifecycle: "Provisional results, protests until 14:30"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +181,7 @@ def build_pages(
         f"Results generated {generated_at.isoformat(timespec='seconds')} by RetroTime.",
     )
     reasons = dq_reasons(actions)
-    links = [race_link(rr) for rr in results.races]
+    links = [race_link(rr, event.timezone) for rr in results.races]
     pages: list[Page] = [IndexPage("index.html", event.name, site, tuple(links), "results.json")]
     for rr, link in zip(results.races, links, strict=True):
         pages.extend(race_pages(rr, link, site, folder.records, reasons))
@@ -189,7 +192,7 @@ def race_dir(race: Race) -> str:
     return f"races/{slug(race.id)}"
 
 
-def race_link(rr: RaceResults) -> RaceLink:
+def race_link(rr: RaceResults, tz: Any = None) -> RaceLink:
     base = race_dir(rr.race)
     counts = Counter(r.status for r in rr.results)
     race = rr.race
@@ -207,8 +210,9 @@ def race_link(rr: RaceResults) -> RaceLink:
         f"{base}/results.csv",
         f"{base}/results.json",
         len(rr.results),
-        tuple((s, counts[s]) for s in ("FIN", "DNF", "DQ", "DNS") if counts[s]),
+        tuple((s, counts[s]) for s in ("FIN", "RUN", "DNF", "DQ", "DNS") if counts[s]),
         kind,
+        state_text(rr.state, tz) if tz is not None else "",
     )
 
 

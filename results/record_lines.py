@@ -25,16 +25,22 @@ class RecordLine:
     beside: tuple[str, ...] = ()  # faster marks not ratified, e.g. "claimed 3:25:24.0 by ..."
 
     @property
+    def said(self) -> str:
+        """The verdict as the public reads it: never "broken" before the director's review."""
+        return "pending review" if self.claim == "pending review" else self.verdict
+
+    @property
     def text(self) -> str:
         head = f"{self.scope or 'unknown'} record" + (f" ({self.group})" if self.group else "")
         body = f"({self.ratified_by})" if self.ratified_by else ""
         by = f"by {self.holder}" if self.holder else ""
         was = " ".join(x for x in (self.time, by, body) if x)
-        parts = [x for x in (self.verdict, f"was {was}" if was else "") if x]
+        parts = [x for x in (self.said, f"was {was}" if was else "") if x]
         if self.margin:
             parts.append(f"margin {self.margin}")
         text = f"{head}: {', '.join(parts)}" if parts else head
-        text = f"{text} ({self.claim})" if self.claim else text
+        claim = self.claim if self.claim != "pending review" else ""
+        text = f"{text} ({claim})" if claim else text
         return "; ".join((text, *self.beside))
 
 

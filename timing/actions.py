@@ -2,24 +2,83 @@
 
 Every action is journalled (timing.store.DirectorAction: who, when, why) and replayed
 in order when an engine is rebuilt, so results stay a function of the stored inputs.
+Nothing is deleted: an `undo` is an action naming an earlier one (an undo of an undo
+puts it back), and a manual passing edited is a new one that `replaces` the old. The
+actions in effect are those no later action in effect undoes or replaces.
+
+A journalled action that no longer applies (a bib removed from participants.csv since,
+say) is skipped and reported, never stops a rebuild.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from timing.config import Race
 from timing.engine import Engine
 from timing.errors import TimingError
+from timing.flags import check_code, flag_status
+from timing.records import SCOPES
 
 STATUSES = ("DNS", "DNF", "DQ", "")  # "" returns a runner to the computed status
-KINDS = ("gun", "status", "manual_passing", "assign_chip", "flag", "record", "lap", "partial")
+KINDS = (
+    "gun",
+    "status",
+    "manual_passing",
+    "assign_chip",
+    "flag",
+    "record",
+    "lap",
+    "partial",
+    "close",
+    "lifecycle",
+    "void_crossing",
+    "tap",
+    "undo",
+)
+SIDES = ("front", "back", "add")
+STATES = ("live", "provisional", "official")
 
 
 class ActionError(TimingError):
     """A director action that cannot apply: unknown bib, point, race or wave."""
+
+
+class Journalled(Protocol):
+    id: int | None
+    kind: str
+    target: str
+    payload: str
+    who: str
+    reason: str
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A journalled action left out of a rebuild, and why."""
+
+    id: int
+    kind: str
+    target: str
+    reason: str
+
+
+def _int(payload: dict[str, Any], key: str, what: str) -> int:
+    value = payload.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ActionError(f"{key}: {what} is required (a whole number)")
+    return value
+
+
+def _str(payload: dict[str, Any], key: str, what: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value:
+        raise ActionError(f"{key}: {what} is required")
+    return value
 
 
 def check(
@@ -29,38 +88,82 @@ def check(
     director's `reason` given, a decision that needs one (`lap`) must have it."""
     if kind not in KINDS:
         raise ActionError(f"unknown action {kind!r}")
+    if not isinstance(payload, dict):
+        raise ActionError("the action's details must be an object")
     if kind == "lap" and reason is not None and not reason.strip():
         raise ActionError("say why the crossing is, or is not, a lap")
-    if kind == "gun":
-        race = engine.races.get(payload.get("race", ""))
-        if race is None or race.wave(payload.get("wave", "")) is None:
-            raise ActionError(f"unknown race or wave {payload.get('race')}/{payload.get('wave')}")
-        if not isinstance(payload.get("time_ms"), int):
-            raise ActionError("a gun time is required")
+    if kind == "undo":
+        _int(payload, "action", "the action to undo")
+        return
+    if kind == "tap":  # a time of day tapped at a point: evidence until matched to a bib
+        _int(payload, "time_ms", "the tap's time")
+        _str(payload, "point", "the tap's point")
+        return
+    if kind in ("gun", "close", "lifecycle"):
+        race = engine.races.get(payload.get("race") if isinstance(payload.get("race"), str) else "")
+        if race is None:
+            raise ActionError(f"race: unknown race {payload.get('race')!r}")
+        if kind == "lifecycle":
+            if payload.get("state") not in STATES:
+                raise ActionError(f"state: one of {', '.join(STATES)}")
+            if payload["state"] == "provisional":
+                _int(payload, "window_end_ms", "the end of the protest window")
+            return
+        if kind == "close":
+            if not isinstance(payload.get("closed", True), bool):
+                raise ActionError("closed: true (close the race) or false (reopen it)")
+            return
+        wave = payload.get("wave")
+        if not isinstance(wave, str) or race.wave(wave) is None:
+            raise ActionError(f"wave: race {race.id!r} has no wave {wave!r}")
+        _int(payload, "time_ms", "a gun time")
         return
     if kind == "assign_chip":
-        if not payload.get("chip"):
-            raise ActionError("a chip is required")
-        if payload.get("side", "front") not in ("front", "back"):
-            raise ActionError("side must be front or back")
+        _str(payload, "chip", "a chip")
+        if payload.get("side", "front") not in SIDES:
+            raise ActionError("side: front, back or add")
     person = engine.people.get(target)
     if person is None:
-        raise ActionError(f"unknown bib {target!r}")
-    if kind == "record" and payload.get("decision") not in ("confirm", "withdraw"):
-        raise ActionError("a record decision is confirm or withdraw")
-    if kind == "status" and payload.get("status", "") not in STATUSES:
-        raise ActionError(f"status must be one of DNS, DNF, DQ (got {payload.get('status')!r})")
-    if kind == "manual_passing":
-        race = engine.races[person.race]
+        raise ActionError(f"bib: unknown bib {target!r}")
+    race = engine.races[person.race]
+    if kind == "void_crossing":
+        _str(payload, "chip", "the crossing's chip")
+        _int(payload, "read_id", "a read of the crossing")
+    elif kind == "record":
+        _check_record(payload)
+    elif kind == "status" and payload.get("status", "") not in STATUSES:
+        raise ActionError(f"status: one of DNS, DNF, DQ (got {payload.get('status')!r})")
+    elif kind == "manual_passing":
         if payload.get("point") not in {p.id for p in race.points}:
-            raise ActionError(f"race {race.id!r} has no point {payload.get('point')!r}")
-        if not isinstance(payload.get("time_ms"), int):
-            raise ActionError("a passing time is required")
-    if kind in ("lap", "partial"):
-        _check_lap_action(engine, kind, engine.races[person.race], payload)
+            raise ActionError(f"point: race {race.id!r} has no point {payload.get('point')!r}")
+        _int(payload, "time_ms", "a passing time")
+        if payload.get("prefer") not in (None, "manual", "chip"):
+            raise ActionError("prefer: manual or chip")
+        if "replaces" in payload:
+            _int(payload, "replaces", "the passing it replaces")
+    elif kind == "flag":
+        try:
+            check_code(payload.get("code"))  # type: ignore[arg-type]
+            flag_status(payload.get("status"))  # type: ignore[arg-type]
+        except TimingError as exc:
+            raise ActionError(str(exc)) from exc
+        if payload.get("point") is not None and not isinstance(payload.get("point"), str):
+            raise ActionError("point: a point name")
+    elif kind in ("lap", "partial"):
+        _check_lap_action(kind, race, payload)
 
 
-def _check_lap_action(engine: Engine, kind: str, race: Race, payload: dict[str, Any]) -> None:
+def _check_record(payload: dict[str, Any]) -> None:
+    if payload.get("decision") not in ("confirm", "withdraw"):
+        raise ActionError("decision: a record decision is confirm or withdraw")
+    scopes = payload.get("scopes")
+    if scopes is not None and (
+        not isinstance(scopes, list) or any(s not in SCOPES for s in scopes)
+    ):
+        raise ActionError(f"scopes: a list of {', '.join(SCOPES)}")
+
+
+def _check_lap_action(kind: str, race: Race, payload: dict[str, Any]) -> None:
     """`lap`: {"point": the SHORT_LAP flag's point, "lap": true (count it) or false}, with
     a reason. `partial`: {"metres": a timed race's final part lap, or null to clear}."""
     if not race.is_lap_race:
@@ -68,9 +171,9 @@ def _check_lap_action(engine: Engine, kind: str, race: Race, payload: dict[str, 
     if kind == "lap":
         point = payload.get("point")
         if not isinstance(point, str) or "@" not in point:
-            raise ActionError("the crossing is required: the SHORT_LAP flag's point")
+            raise ActionError("point: the crossing is required: the SHORT_LAP flag's point")
         if not isinstance(payload.get("lap", True), bool):
-            raise ActionError("lap is true (count the crossing as a lap) or false")
+            raise ActionError("lap: true (count the crossing as a lap) or false")
         return
     if not race.is_timed or race.lap_m is None:
         raise ActionError(f"race {race.id!r} is not a timed race: no final part lap")
@@ -92,13 +195,23 @@ def apply(
     reason: str = "",
     at_ms: int = 0,
 ) -> None:
+    """Apply one action (an `undo` is applied by `replay_actions`, which sees them all; a
+    `tap` changes nothing until a manual passing matches it to a bib)."""
     check(engine, kind, target, payload)
     if kind == "gun":
         engine.set_gun(payload["race"], payload["wave"], payload["time_ms"])
+    elif kind == "close":
+        engine.close_race(payload["race"], at_ms, payload.get("closed", True))
+    elif kind == "lifecycle":
+        engine.set_lifecycle(payload["race"], payload["state"], at_ms, payload.get("window_end_ms"))
     elif kind == "status":
         engine.set_status(target, payload["status"] or None)
     elif kind == "manual_passing":
-        engine.add_manual_passing(target, payload["point"], payload["time_ms"])
+        engine.add_manual_passing(
+            target, payload["point"], payload["time_ms"], payload.get("prefer")
+        )
+    elif kind == "void_crossing":
+        engine.void_crossing(payload["chip"], payload["read_id"])
     elif kind == "assign_chip":
         engine.assign_chip(payload["chip"], target, payload.get("side", "front"))
     elif kind == "record" and payload["decision"] == "confirm":
@@ -111,21 +224,69 @@ def apply(
     elif kind == "partial":
         engine.set_partial(target, payload.get("metres"))
     elif kind == "flag":
-        decide = getattr(engine, "decide_flag", None)
-        if decide is None:
-            raise ActionError("flag decisions need the validation engine")
-        decide(target, payload["code"], payload.get("point"), payload["status"], who, reason, at_ms)
-
-
-def replay_actions(engine: Engine, actions: Iterable[Any]) -> None:
-    """Apply journalled actions (timing.store.DirectorAction rows) in order."""
-    for action in actions:
-        apply(
-            engine,
-            action.kind,
-            action.target,
-            json.loads(action.payload),
-            action.who,
-            action.reason,
-            action.at_ms,
+        engine.decide_flag(
+            target, payload["code"], payload.get("point"), payload["status"], who, reason, at_ms
         )
+
+
+def cancels(kind: str, payload: dict[str, Any]) -> list[int]:
+    """The earlier actions this one takes out of effect."""
+    if kind == "undo":
+        return [payload["action"]] if isinstance(payload.get("action"), int) else []
+    if kind == "manual_passing" and isinstance(payload.get("replaces"), int):
+        return [payload["replaces"]]
+    return []
+
+
+def in_effect(actions: list[Journalled]) -> list[Journalled]:
+    """The actions no later action in effect undoes or replaces, in journal order."""
+    cancelled: set[int] = set()
+    kept: list[Journalled] = []
+    for action in reversed(actions):
+        if action.id in cancelled:
+            continue
+        kept.append(action)
+        try:
+            payload = json.loads(action.payload)
+        except ValueError:
+            continue
+        if isinstance(payload, dict):
+            cancelled.update(cancels(action.kind, payload))
+    return kept[::-1]
+
+
+def replay_actions(engine: Engine, actions: Iterable[Journalled]) -> list[Skipped]:
+    """Apply the journalled actions in effect, in order; those that no longer apply are
+    skipped and returned (and kept on `engine.skipped_actions`)."""
+    skipped: list[Skipped] = []
+    for action in in_effect(list(actions)):
+        if action.kind == "undo":
+            continue
+        try:
+            payload = json.loads(action.payload)
+            apply(
+                engine,
+                action.kind,
+                action.target,
+                payload,
+                action.who,
+                action.reason,
+                action.at_ms,
+            )
+        except (ValueError, TimingError, KeyError, TypeError) as exc:
+            skipped.append(Skipped(action.id or 0, action.kind, action.target, str(exc)))
+    engine.skipped_actions = [*getattr(engine, "skipped_actions", []), *skipped]
+    return skipped
+
+
+def take(engine: Engine, action: Journalled, earlier: list[Journalled]) -> list[Skipped]:
+    """Apply one newly journalled action after `earlier` ones. One that takes others out
+    of effect (an undo, an edit) rebuilds every decision from the journal."""
+    try:
+        payload = json.loads(action.payload)
+    except ValueError:
+        payload = {}
+    if isinstance(payload, dict) and cancels(action.kind, payload):
+        engine.reset_director()
+        return replay_actions(engine, [*earlier, action])
+    return replay_actions(engine, [action])

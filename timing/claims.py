@@ -1,11 +1,13 @@
 """Record claims: what a result does against the record book, and the record watch.
 
 A finisher's result lists the applicable records it breaks, equals or comes within
-`watch_margin` of, each with a claim: "pending review" while the runner has flags not
-dismissed, else "pending ratification"; "confirmed" once the director confirms an
-event, course or age-group record. A runner on course gets the scopes of the records
-their projected finish beats. Confirmed records become records of the book
-(`confirmed_records`), which the engine re-reads until it settles.
+`watch_margin` of, each with a claim: "pending review" until the director has reviewed
+that record (confirmed it, one at a time, with no flag open), then "confirmed" for an
+event, course or age-group record and "pending ratification" for a world or national
+one (its record body decides). A runner on course gets the scopes of the records their
+projected finish beats, once two splits or more project it and no flag is open.
+Confirmed records become records of the book (`confirmed_records`), which the engine
+re-reads until it settles.
 
 Each record line is measured against the best ratified mark and lists the faster
 reported or claimed marks beside it (`better_marks`): a claim is shown, never raced.
@@ -17,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from timing.config import Event, Race
-from timing.flags import LAP_CODES
 from timing.records import LOCAL_SCOPES, SCOPES, Record, RecordBook, record_json, verdict
 from timing.results import Result
 
@@ -54,27 +55,24 @@ def records_of(
         race.distance_m, person.sex, person.category, person.nation, exclude_bib=person.bib
     )
     if projected is not None:
-        scopes = (r.scope for r in applicable if projected < r.time_ms)
-        result.on_record_pace = list(dict.fromkeys(scopes))
+        # "On record pace" only from a projection of two splits or more, none in doubt.
+        along = [sp for sp in result.splits if 0 < sp.distance_m < race.distance_m]
+        if len(along) >= 2 and not any(f["status"] == "open" for f in result.flags):
+            scopes = (r.scope for r in applicable if projected < r.time_ms)
+            result.on_record_pace = list(dict.fromkeys(scopes))
         return
     assert time_ms is not None
-    # A flag not dismissed leaves the result in doubt; a confirmed SHORT_LAP or
-    # MISSED_LAP is a corrected lap count, not a doubt.
-    doubted = any(
-        f["status"] != "dismissed" and not (f["code"] in LAP_CODES and f["status"] == "confirmed")
-        for f in result.flags
-    )
     for record in applicable:
         found = verdict(time_ms, record.time_ms, watch_margin)
         if found is None:
             continue
         claim = None
         if found != "within margin":
+            # Pending review until the director has reviewed this very record.
+            claim = "pending review"
             if confirmation is not None and record.scope in confirmation.covers:
                 local = record.scope in LOCAL_SCOPES
                 claim = "confirmed" if local else "pending ratification"
-            else:
-                claim = "pending review" if doubted else "pending ratification"
         better = book.better_marks(record)
         result.records.append(record_json(record, time_ms - record.time_ms, found, claim, better))
 

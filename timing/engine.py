@@ -15,32 +15,23 @@ join the record book for everyone else (`confirm_record`).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from timing.chips import alone_passings, apart
-from timing.claims import RecordConfirmation, confirmed_records, records_of
+from timing.claims import confirmed_records, records_of
 from timing.config import Race
 from timing.crossings import BucketRead, Crossing, LineKey, cluster
-from timing.flags import (
-    MISSED_LAP,
-    SHORT_LAP,
-    Decision,
-    DecisionError,
-    Flag,
-    FlagKey,
-    check_code,
-    decided_flags,
-    flag_status,
-)
+from timing.directing import CLOCK_SPAN_MS, DirectorInputs
+from timing.flags import MISSED_LAP, SHORT_LAP, Flag, decided_flags
 from timing.folder import EventFolder
 from timing.lap_checks import validate_laps
 from timing.laps import LapRule, bind_laps, lap_result, min_lap_ms, rank_laps
 from timing.participants import Participant
-from timing.passings import Passing, bind, race_lines
+from timing.passings import Fastest, Passing, bind, bind_all, race_lines
 from timing.projection import project_ms
-from timing.records import SCOPES, Record, RecordBook, load_world_bests, merge_records
+from timing.records import Record, RecordBook, load_world_bests, merge_records
 from timing.results import Result, rank, runner_result
-from timing.validation import Runner, skipped_checks, two_chips, validate
+from timing.validation import Runner, allowed_ms, skipped_checks, two_chips, validate
 
 # A journalled read as the engine takes it: (id, reader, chip, antenna, time ms, rssi).
 ReadRow = tuple[int, str, str, int, int, float | None]
@@ -61,6 +52,8 @@ class RaceResults:
     results: list[Result]
     skipped_checks: list[dict[str, str]] = field(default_factory=list)  # {"code", "reason"}
     min_lap_ms: int | None = None  # a lap race: the shortest lap that counts (full lap)
+    # The results' lifecycle: (live / provisional / official, since, protest window end).
+    state: tuple[str, int | None, int | None] = ("live", None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +64,7 @@ class EventResults:
     crossings: int
 
 
-class Engine:
+class Engine(DirectorInputs):
     def __init__(self, folder: EventFolder, passing_span_ms: int = 30_000) -> None:
         self.folder = folder
         self.event = folder.event
@@ -96,12 +89,9 @@ class Engine:
         self.unknown: dict[str, UnknownChip] = {}
         self.read_count = 0
         # Director actions (kept as given; the store journals them with who/when/why).
-        self.gun_override: dict[tuple[str, str], int] = {}
-        self.status_override: dict[str, str] = {}
-        self.manual: dict[str, list[tuple[int, int]]] = {}
-        self.decisions: dict[str, dict[FlagKey, Decision]] = {}  # bib -> flag -> decision
-        self.confirmations: dict[str, RecordConfirmation] = {}  # bib -> record confirmation
-        self.partials: dict[str, float] = {}  # bib -> a timed race's final part lap, m
+        self._init_director()
+        self.first_gun_ms = min((w.gun_ms for r in self.event.races for w in r.waves), default=0)
+        self.clock_ms = 0  # the event clock: the latest read, or the time it was set to
         defaults = load_world_bests() if self.event.world_bests else []
         self.base_records = merge_records(defaults, folder.records)
         self.book = RecordBook(self.base_records)
@@ -138,6 +128,7 @@ class Engine:
         """Journalled reads, in any order and any batch size."""
         buckets, line_of, offsets = self.buckets, self.line_of, self.offsets
         dirty = self._dirty_keys
+        latest = self.clock_ms
         for rid, reader, chip, antenna, time_ms, rssi in rows:
             line = line_of.get((reader, antenna))
             if line is None:
@@ -153,9 +144,23 @@ class Engine:
             else:
                 insort(bucket, (t, rid, rssi), key=lambda r: (r[0], r[1]))
             dirty.add(key)
+            if t > latest:
+                latest = t
             if chip not in self.owner:
                 self._note_unknown(chip, reader, t)
         self.read_count += len(rows)
+        self._observe_reads(rows, latest)
+
+    def _observe_reads(self, rows: list[ReadRow], latest: int) -> None:
+        """The event clock follows the reads (a read far off the event day is ignored)."""
+        if latest <= self.clock_ms:
+            return
+        if latest - self.first_gun_ms <= CLOCK_SPAN_MS:
+            self.set_clock(latest)
+            return
+        offsets = self.offsets
+        for _rid, reader, _chip, _antenna, time_ms, _rssi in rows:
+            self.observe_clock(time_ms + offsets.get(reader, 0))
 
     def _note_unknown(self, chip: str, reader: str, t: int) -> None:
         seen = self.unknown.get(chip)
@@ -166,126 +171,6 @@ class Engine:
         seen.last_ms = max(seen.last_ms, t)
         seen.readers.add(reader)
 
-    def set_gun(self, race_id: str, wave_id: str, gun_ms: int) -> None:
-        self.gun_override[(race_id, wave_id)] = gun_ms
-        self._dirty_bibs.update(
-            p.bib for p in self.people.values() if p.race == race_id and p.wave == wave_id
-        )
-
-    def set_status(self, bib: str, status: str | None) -> None:
-        """A director's DNS, DNF or DQ; None returns the runner to the computed status."""
-        if status is None:
-            self.status_override.pop(bib, None)
-        else:
-            self.status_override[bib] = status
-        self._dirty_bibs.add(bib)
-
-    def add_manual_passing(self, bib: str, point_id: str, time_ms: int) -> None:
-        race = self.races[self.people[bib].race]
-        index = next(i for i, p in enumerate(race.points) if p.id == point_id)
-        self.manual.setdefault(bib, []).append((index, time_ms))
-        self._dirty_bibs.add(bib)
-
-    def assign_chip(self, chip: str, bib: str, side: str = "front") -> None:
-        """Give an unknown chip to a bib (a swapped or spare chip); its reads now count."""
-        person = self.people[bib]
-        old = person.chip_front if side == "front" else person.chip_back
-        column = "chip_front" if side == "front" else "chip_back"
-        self.people[bib] = replace(person, **{column: chip})
-        if old:
-            self.owner.pop(old, None)
-        self.owner[chip] = bib
-        self.unknown.pop(chip, None)
-        self._dirty_bibs.add(bib)
-
-    def decide_flag(
-        self,
-        bib: str,
-        code: str,
-        point: str | None,
-        status: str,
-        by: str,
-        reason: str = "",
-        at_ms: int = 0,
-    ) -> None:
-        """A director's decision on the flag (bib, code, point): open, dismissed or
-        confirmed (also "dismiss", "confirm", "dq", "reopen"). It is kept whether or not
-        validation raises the flag now, and joins it whenever it does."""
-        if bib not in self.people:
-            raise DecisionError(f"unknown bib {bib!r}")
-        key = (check_code(code), point or "")
-        decision = Decision(flag_status(status), by, at_ms, reason)
-        self.decisions.setdefault(bib, {})[key] = decision
-        self._dirty_bibs.add(bib)
-
-    def confirm_record(
-        self,
-        bib: str,
-        by: str,
-        reason: str = "",
-        at_ms: int = 0,
-        scopes: tuple[str, ...] | list[str] | None = None,
-    ) -> None:
-        """The director confirms a runner's record time. Event, course and age-group
-        records it breaks or equals (or, with `scopes`, only those; a scope with no
-        record yet is set by it) enter the record book; world and national claims stay
-        pending ratification by their record body."""
-        if bib not in self.people:
-            raise DecisionError(f"unknown bib {bib!r}")
-        if scopes is not None:
-            bad = [s for s in scopes if s not in SCOPES]
-            if bad:
-                raise DecisionError(f"unknown record scope(s) {bad} (scopes: {', '.join(SCOPES)})")
-        chosen = tuple(scopes) if scopes is not None else None
-        self.confirmations[bib] = RecordConfirmation(by, at_ms, reason, chosen)
-        self._dirty_bibs.add(bib)
-
-    def withdraw_record(self, bib: str) -> None:
-        """Undo `confirm_record`: the runner's record leaves the book."""
-        self.confirmations.pop(bib, None)
-        self._dirty_bibs.add(bib)
-
-    def confirm_lap(
-        self,
-        bib: str,
-        point: str,
-        by: str,
-        reason: str,
-        at_ms: int = 0,
-        counted: bool = True,
-    ) -> None:
-        """The director's word on a SHORT_LAP crossing (`point` is its flag's point,
-        "track@10:23:45.6"): a lap after all (`counted`: the lap before it was a stray
-        read, say), or not (the flag is dismissed). The same as `decide_flag` on the
-        SHORT_LAP flag; `timing.actions.check` asks for the reason."""
-        self._lap_race_of(bib)
-        status = "confirmed" if counted else "dismissed"
-        self.decide_flag(bib, SHORT_LAP, point, status, by, reason, at_ms)
-
-    def set_partial(self, bib: str, metres: float | None) -> None:
-        """A timed race's final part lap: how far past the last counted crossing the
-        runner got when the time ran out, to the metre; None takes it away."""
-        race = self._lap_race_of(bib)
-        if not race.is_timed or race.lap_m is None:
-            raise DecisionError(f"race {race.id!r} is not a timed race")
-        if metres is None:
-            self.partials.pop(bib, None)
-        else:
-            whole = round(metres)
-            if isinstance(metres, bool) or not 0 <= whole < race.lap_m:
-                raise DecisionError(f"a final part lap is 0 to {race.lap_m:g} m, not {metres!r}")
-            self.partials[bib] = float(whole)
-        self._dirty_bibs.add(bib)
-
-    def _lap_race_of(self, bib: str) -> Race:
-        person = self.people.get(bib)
-        if person is None:
-            raise DecisionError(f"unknown bib {bib!r}")
-        race = self.races[person.race]
-        if not race.is_lap_race:
-            raise DecisionError(f"race {race.id!r} is not a lap race")
-        return race
-
     # ---- output ------------------------------------------------------------------
 
     def gun_ms(self, person: Participant) -> int:
@@ -295,10 +180,20 @@ class Engine:
         return self.gun_override.get((race.id, wave.id), wave.gun_ms)
 
     def chip_crossings(self, chip: str) -> list[Crossing]:
+        """The chip's crossings the director did not void."""
         found: list[Crossing] = []
+        voided = self.voided
         for line in sorted(self.chip_lines.get(chip, ())):
-            found.extend(self.crossings.get((chip, line), ()))
+            for crossing in self.crossings.get((chip, line), ()):
+                if not voided or voided.isdisjoint(crossing.read_ids):
+                    found.append(crossing)
         return found
+
+    def _by_chip(self, person: Participant) -> tuple[dict[str, list[Crossing]], list[Crossing]]:
+        """A runner's crossings by chip, and all of them (added chips included)."""
+        chips = self.chips_of(person.bib)
+        by_chip = {chip: self.chip_crossings(chip) for chip in chips}
+        return by_chip, [c for chip in chips for c in by_chip[chip]]
 
     def results(self) -> EventResults:
         """Bring everything the inputs since the last call touched up to date."""
@@ -328,6 +223,7 @@ class Engine:
                     self._ranked.get(race.id, []),
                     skipped_checks(race, self.book),
                     self.min_lap_ms.get(race.id),
+                    self.state_of(race.id),
                 )
                 for race in self.event.races
             ],
@@ -336,13 +232,17 @@ class Engine:
             sum(len(c) for c in self.crossings.values()),
         )
 
+    def result_of(self, bib: str) -> Result | None:
+        """One runner's result, up to date."""
+        self.results()
+        return self._results.get(bib)
+
     def _runner(self, person: Participant) -> Result:
         race = self.races[person.race]
         if race.is_lap_race:
             return self._lap_runner(person, race)
         settings = self.event.validation
-        by_chip = {chip: self.chip_crossings(chip) for chip in person.chips}
-        crossings: list[Crossing] = [c for chip in person.chips for c in by_chip[chip]]
+        by_chip, crossings = self._by_chip(person)
         gun = self.gun_ms(person)
         lines, span = self.lines_by_race[race.id], self.span_ms
 
@@ -355,16 +255,27 @@ class Engine:
             alone = alone_passings(front, back, bind_alone)
             if apart(race, alone, settings) is not None:
                 crossings = front  # the bib chip times the runner
-        passings = bind(race, gun, crossings, lines, self.manual.get(person.bib, []), span)
+        manual = self.manual.get(person.bib, [])
+        prefer = self.prefer.get(person.bib)
+        binding = bind_all(
+            race, gun, crossings, lines, manual, span, self._fastest(person.sex), prefer
+        )
+        passings = binding.passings
         override = self.status_override.get(person.bib)
-        result = runner_result(person, race, gun, passings, override)
+        closed = self.is_closed(race, gun)
+        result = runner_result(person, race, gun, passings, override, closed)
+        result.unexplained = binding.unexplained
+        result.contradictions = [
+            {"point": race.points[i].id, "manual_ms": m, "chip_ms": c, "counts": counts}
+            for i, m, c, counts in binding.contradictions
+        ]
         zero = result.start_ms if result.start_ms is not None else gun
         runner = Runner(
             person, race, gun, zero, passings, result.splits, by_chip, alone, self._read_times
         )
         flags = validate(runner, settings, self.book)
         self._decide(result, flags, override)
-        if result.status == "DNF" and override is None:
+        if result.status == "RUN":
             projected = project_ms(result.splits, race.distance_m, settings.riegel_exponent)
             if projected is not None and race.ranking == "gun":
                 projected += zero - gun
@@ -372,10 +283,20 @@ class Engine:
         self._records_of(result)
         return result
 
+    def _fastest(self, sex: str) -> Fastest:
+        """The fastest a runner of this sex may cover a length: record pace, Riegel-
+        scaled, less the tolerance, as the pace check computes it."""
+        book, settings = self.book, self.event.validation
+
+        def fastest(length_m: float) -> float:
+            record = book.pace_reference(sex, length_m) if length_m > 0 else None
+            return allowed_ms(record, length_m, settings)[1] if record is not None else 0.0
+
+        return fastest
+
     def _lap_runner(self, person: Participant, race: Race) -> Result:
         settings = self.event.validation
-        by_chip = {chip: self.chip_crossings(chip) for chip in person.chips}
-        crossings = [c for chip in person.chips for c in by_chip[chip]]
+        by_chip, crossings = self._by_chip(person)
         gun = self.gun_ms(person)
         decisions = self.decisions.get(person.bib, {})
 
@@ -399,14 +320,15 @@ class Engine:
         binding = bind_laps(race, gun, crossings, lines, manual, self.span_ms, rule, tz)
         override = self.status_override.get(person.bib)
         partial = self.partials.get(person.bib)
-        result = lap_result(person, race, gun, binding, override, partial)
+        closed = self.is_closed(race, gun)
+        result = lap_result(person, race, gun, binding, override, partial, closed)
         zero = result.start_ms if result.start_ms is not None else gun
         runner = Runner(
             person, race, gun, zero, result.passings, result.splits, by_chip, None, self._read_times
         )
         flags = validate_laps(runner, binding, result.laps, settings, self.book)
         self._decide(result, flags, override)
-        if result.status == "DNF" and override is None and not race.is_timed:
+        if result.status == "RUN" and not race.is_timed:
             projected = project_ms(result.splits, race.distance_m, settings.riegel_exponent)
             if projected is not None and race.ranking == "gun":
                 projected += zero - gun

@@ -40,7 +40,7 @@ from timing.crossings import Crossing, LineKey
 from timing.participants import Participant
 from timing.passings import MANUAL_LINE, Passing, manual_crossing
 from timing.records import Record, RecordBook, riegel_ms
-from timing.results import Lap, Result, Split, rank
+from timing.results import Lap, Result, Split, rank, unfinished_status
 from timing.times import pace_min_per_km
 
 MIN_LAP_FALLBACK_MS_PER_M = 100  # 10 m/s: without a world record, no faster lap is real
@@ -262,8 +262,10 @@ def lap_result(
     binding: LapBinding,
     override: str | None = None,
     partial_m: float | None = None,
+    closed: bool = True,
 ) -> Result:
-    """One runner's result in a lap race; `partial_m` is a timed race's final part lap."""
+    """One runner's result in a lap race; `partial_m` is a timed race's final part lap.
+    Until the race is `closed`, a runner who started and has not finished is on course."""
     start_ms = binding.start.time_ms if binding.start is not None else None
     zero = start_ms if start_ms is not None else gun_ms
     laps: list[Lap] = []
@@ -315,7 +317,7 @@ def lap_result(
     ):
         status = "FIN"
     else:
-        status = "DNF" if passings else "DNS"
+        status = unfinished_status(passings, finish_ms, closed)
     result = Result(
         person, status, gun_ms, start_ms, finish_ms, gun_time, chip_time, splits, passings
     )
@@ -360,7 +362,7 @@ def _laps_behind(ordered: list[Result]) -> None:
     """Laps down on the leader (the first runner with the most laps), as the line shows
     it: the leader's crossings up to the runner's own last one, less the runner's laps.
     Taken at the runner's last crossing, it is final at the line and never guessed."""
-    leader = next((r for r in ordered if r.status in ("FIN", "DNF")), None)
+    leader = next((r for r in ordered if r.status in ("FIN", "RUN", "DNF")), None)
     times = [lap.time_ms for lap in leader.laps] if leader is not None else []
     for r in ordered:
         if leader is None or r.status == "DNS" or r.laps_completed is None:

@@ -29,6 +29,7 @@ def results_json(
                 "distance_m": rr.race.distance_m,
                 **race_laps_json(rr.race, rr.min_lap_ms),
                 "skipped_checks": rr.skipped_checks,
+                "results_state": state_json(rr.state, tz),
                 "results": [result_json(r) for r in rr.results],
             }
             for rr in results.races
@@ -45,6 +46,29 @@ def results_json(
         ],
         "quarantined_lines": quarantined,
     }
+
+
+def state_json(state: tuple[str, int | None, int | None], tz: Any) -> dict[str, Any]:
+    """A race's results lifecycle: live, provisional (until the protest window ends) or
+    official, with when it was declared."""
+    name, since, until = state
+    return {
+        "state": name,
+        "since": iso_local(since, tz) if since is not None else None,
+        "protest_window_end": iso_local(until, tz) if until is not None else None,
+    }
+
+
+def state_text(state: tuple[str, int | None, int | None], tz: Any) -> str:
+    """The lifecycle as a page says it: "Provisional results (protests until 14:30)"."""
+    name, since, until = state
+    if name == "live":
+        return "Live results: they change as runners finish and the director decides"
+    at = f" since {iso_local(since, tz)[11:16]}" if since is not None else ""
+    if name == "provisional":
+        window = f", protests until {iso_local(until, tz)[11:16]}" if until is not None else ""
+        return f"Provisional results{at}{window}"
+    return f"Official results{at}"
 
 
 def result_json(r: Result) -> dict[str, Any]:

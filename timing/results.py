@@ -17,7 +17,10 @@ from timing.participants import Participant
 from timing.passings import Passing
 from timing.times import pace_min_per_km
 
-STATUSES = ("FIN", "DNF", "DNS", "DQ")
+# RUN: started, not finished, and the race not closed (on course). DNF is a decision:
+# the race closed (its cutoff passed on the event clock, or the director closed it) or
+# the director's own status.
+STATUSES = ("FIN", "RUN", "DNF", "DNS", "DQ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,11 @@ class Result:
     place_sex: int | None = None
     place_category: int | None = None
     flags: list[dict[str, Any]] = field(default_factory=list)
+    # Crossings on a shared mat that fit no point (no split), and manual passings that
+    # contradict a chip passing at the same point ({"point", "manual_ms", "chip_ms",
+    # "counts"}): both for the director to look at.
+    unexplained: list[Any] = field(default_factory=list)
+    contradictions: list[dict[str, Any]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
     # Record watch, for a runner still on course: the projected race time (by the
     # race's ranking, a duration) and the scopes of the records it would beat.
@@ -104,8 +112,10 @@ def runner_result(
     gun_ms: int,
     passings: list[Passing],
     override: str | None = None,
+    closed: bool = True,
 ) -> Result:
-    """One runner's result; `override` is a director's DNS, DNF or DQ."""
+    """One runner's result; `override` is a director's DNS, DNF or DQ. Until the race
+    is `closed`, a runner who started and has not finished is on course (RUN)."""
     start = race.start_point
     start_passing = (
         passings[0] if start is not None and passings and passings[0].index == 0 else None
@@ -124,10 +134,18 @@ def runner_result(
     elif finish_ms is not None and (race.cutoff_ms is None or gun_time <= race.cutoff_ms):
         status = "FIN"
     else:
-        status = "DNF" if passings else "DNS"
+        status = unfinished_status(passings, finish_ms, closed)
     return Result(
         person, status, gun_ms, start_ms, finish_ms, gun_time, chip_time, splits, passings
     )
+
+
+def unfinished_status(passings: list[Passing], finish_ms: int | None, closed: bool) -> str:
+    """DNS if never seen; DNF once the race is closed or after a finish past the cutoff;
+    else on course."""
+    if not passings:
+        return "DNS"
+    return "DNF" if closed or finish_ms is not None else "RUN"
 
 
 def _splits(race: Race, passings: list[Passing], zero: int, skip_start: bool) -> list[Split]:
@@ -160,7 +178,8 @@ def rank(
     """Set places overall, by sex and by category; return the results in display order.
 
     Finishers are placed by `score` (lowest first; by default the written time) and
-    share a place when it is equal; the others, DNF before DQ before DNS, go by
+    share a place when it is equal; the others, on course before DNF before DQ before
+    DNS, go by
     `progress` (by default furthest along first, then who got there first)."""
 
     def written(r: Result) -> tuple[int, ...]:
@@ -181,7 +200,7 @@ def rank(
     others = [r for r in results if r.status != "FIN"]
     for r in others:
         r.place = r.place_sex = r.place_category = None
-    order = {"DNF": 0, "DQ": 1, "DNS": 2}
+    order = {"RUN": 0, "DNF": 1, "DQ": 2, "DNS": 3}
     others.sort(key=lambda r: (order[r.status], progress(r), r.bib))
     return finishers + others
 

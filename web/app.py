@@ -27,6 +27,7 @@ from timing.folder import load_folder
 from timing.store import Store
 from web.auth import AUTH_ROUTES, LoginGuard, json_api_guard, session_config
 from web.director import DIRECTOR_ROUTES
+from web.director_live import director_updates
 from web.errors import ErrorTally, api_errors, log_task_end, log_unexpected
 from web.live import LiveService, channel_name
 from web.openapi import add_json_refusals, document_responses
@@ -94,6 +95,7 @@ def create_app(settings: Settings) -> Litestar:
     app = Litestar(
         route_handlers=[
             *handlers,
+            director_updates,
             uplink,
             create_static_files_router("/static", [HERE / "static"]),
         ],

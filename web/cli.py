@@ -82,12 +82,19 @@ def _parse_log(value: str) -> tuple[str, Path]:
     help="Write the results JSON here.",
 )
 @click.option("--table", is_flag=True, help="Print the results as a table.")
+@click.option(
+    "--final",
+    is_flag=True,
+    help="The logs are complete and the race is over: runners not in are DNF "
+    "(without it they are on course until a cutoff passes or the director closes the race).",
+)
 @database_option
 def replay_command(
     event_dir: Path,
     logs: tuple[str, ...],
     json_out: Path | None,
     table: bool,
+    final: bool,
     database_url: str | None,
 ) -> None:
     """Score an event from reader logs (re-running adds nothing already stored)."""
@@ -110,7 +117,7 @@ def replay_command(
         disable=not err.is_terminal,
     ) as bar:
         task = bar.add_task("replaying", total=total)
-        results, summary = replay(folder, store, pairs, lambda n: bar.advance(task, n))
+        results, summary = replay(folder, store, pairs, lambda n: bar.advance(task, n), final)
     quarantined = store.count_quarantined()
     data = results_json(folder.event.name, results, quarantined, folder.event.timezone)
     if json_out:

@@ -27,7 +27,14 @@ from results.evidence_print import pdf_available
 from results.site import publish_site
 from timing.errors import TimingError
 from timing.store import Store
-from web.cli_support import console, database_option, err, event_folder, journal_url
+from web.cli_support import (
+    console,
+    database_option,
+    err,
+    event_folder,
+    journal_url,
+    missing_sqlite_file,
+)
 from web.replay import build_engine
 
 generated_option = click.option(
@@ -66,22 +73,44 @@ def _generated_at(value: str | None) -> datetime:
     help="Folder of the site (empty, or an earlier RetroTime site).",
 )
 @click.option("--force", is_flag=True, help="Write into a non-empty folder that is not a site.")
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="Publish even from a journal with no reads (every runner DNS).",
+)
 @generated_option
 @database_option
 def publish(
     event_dir: Path,
     out_dir: Path,
     force: bool,
+    allow_empty: bool,
     generated_at: str | None,
     database_url: str | None,
 ) -> None:
     """Publish the static result site: race, category and athlete pages, CSV and JSON."""
     folder = event_folder(event_dir)
     when = _generated_at(generated_at)
-    store = Store(journal_url(folder, database_url))
+    url = journal_url(folder, database_url)
+    missing = missing_sqlite_file(url)
+    if missing is not None and not allow_empty:
+        err.print(
+            f"[bold red]refused:[/] no journal at {missing}: replay the reader logs or serve "
+            "the event first (or give --database-url); --allow-empty publishes every runner DNS",
+            highlight=False,
+        )
+        sys.exit(2)
+    if missing is not None:
+        url = "sqlite://"  # an empty journal in memory: reading creates no file
+    store = Store(url)
     try:
-        if store.count_reads() == 0:
-            err.print("[yellow]the journal holds no reads: every runner will be DNS[/]")
+        if store.count_reads() == 0 and not allow_empty:
+            err.print(
+                "[bold red]refused:[/] the journal holds no reads: every runner would be DNS "
+                "(--allow-empty publishes it anyway)",
+                highlight=False,
+            )
+            sys.exit(2)
         engine = build_engine(folder, store)
         results = engine.results()
         with Progress(
@@ -143,7 +172,12 @@ def evidence(
     and the documents of a record claim (cover letter, log book, statements) to print."""
     folder = event_folder(event_dir)
     when = _generated_at(generated_at)
-    store = Store(journal_url(folder, database_url))
+    url = journal_url(folder, database_url)
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        err.print(f"[bold red]no evidence pack:[/] no journal at {missing}", highlight=False)
+        sys.exit(2)
+    store = Store(url)
     try:
         engine = build_engine(folder, store)
         size, digest = write_evidence(out_file, engine, store, bib, when)

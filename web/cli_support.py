@@ -60,6 +60,15 @@ def journal_url(folder: EventFolder, url: str | None) -> str:
     return url or os.environ.get("RETROTIME_DATABASE_URL") or folder.default_database_url
 
 
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names, if it does not exist (opening it would create it)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix + ":memory:":
+        return None
+    path = Path(url[len(prefix) :].split("?", 1)[0])
+    return None if path.exists() else path
+
+
 database_option = click.option(
     "--database-url",
     default=None,

@@ -65,12 +65,7 @@ def race_rows(
 
 
 def _running(r: Result, decided: frozenset[str]) -> bool:
-    return (
-        r.status == "DNF"
-        and r.finish_ms is None
-        and bool(r.passings)
-        and r.participant.bib not in decided
-    )
+    return r.status == "RUN"  # the engine's word: started, not finished, race not closed
 
 
 def _leader_times(ordered: list[Result]) -> dict[int, int]:
@@ -132,14 +127,11 @@ def _runner_fields(race: Race, r: Result, pos: int, running: bool) -> Row:
 def _lap_row(race: Race, r: Result, pos: int, decided: frozenset[str], now_ms: int | None) -> Row:
     """A lap race's row: laps done and to go, last lap, gap in laps (a lapped runner is
     shown as lapped, not as ahead), and in a timed race the distance covered."""
-    running = (
-        r.participant.bib not in decided
-        and r.status in ("FIN", "DNF")
-        and (
-            (r.end_ms is not None and (now_ms is None or now_ms < r.end_ms + 60_000))
-            if race.is_timed
-            else r.finish_ms is None and bool(r.passings)
-        )
+    running = r.participant.bib not in decided and (
+        r.status in ("FIN", "RUN")
+        and (r.end_ms is not None and (now_ms is None or now_ms < r.end_ms + 60_000))
+        if race.is_timed
+        else r.status == "RUN"
     )
     behind = r.laps_behind or 0
     return {

@@ -17,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from timing.actions import apply, check, replay_actions
+from timing.actions import check, take
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder
-from timing.store import JournalRow, Store, now_ms
+from timing.preview import Preview, compare, describe, is_wide
+from timing.review import vet
+from timing.store import DirectorAction, JournalRow, Store, now_ms
 from web.leaderboard import Row, RowCache, event_rows
 from web.replay import build_engine
 
@@ -54,6 +56,15 @@ class ReaderHealth:
 
 
 @dataclass
+class Outcome:
+    """A director action's answer: applied, a preview only, or waiting for a confirm."""
+
+    status: str  # "applied", "preview" or "needs confirmation"
+    preview: Preview
+    action_id: int | None = None
+
+
+@dataclass
 class RaceFeed:
     seq: int = 0
     rows: dict[str, Row] = field(default_factory=dict)  # bib -> row
@@ -82,6 +93,9 @@ class LiveService:
         self.results: EventResults = self.engine.results()
         self.rows: dict[str, list[Row]] = event_rows(self.results, self.decided)
         self._changed = asyncio.Event()
+        self.version = 0  # moves on with every refresh: the director's console follows it
+        # The console's latest quarantined lines, with the count they were read at.
+        self.quarantine_view: tuple[int, list[dict[str, Any]]] | None = None
         # What this worker stored itself, so following the shared journal skips it.
         self._own_reads: set[int] = set()
         self._own_actions: set[int] = set()
@@ -159,23 +173,53 @@ class LiveService:
             await asyncio.to_thread(self.store.quarantine, rows)
             stream.add([e["seq"] for e in lines])
             self.health[reader].quarantined += len(lines)
+            self.version += 1
             return stream.held
 
     # ---- directors -------------------------------------------------------------------
 
     async def act(
-        self, who: str, kind: str, target: str, payload: dict[str, Any], reason: str = ""
-    ) -> None:
-        """Check, journal and apply a director's decision (raises ActionError if bad)."""
+        self,
+        who: str,
+        kind: str,
+        target: str,
+        payload: dict[str, Any],
+        reason: str = "",
+        confirm: bool = False,
+        preview_only: bool = False,
+    ) -> Outcome:
+        """Check a director's decision, preview it on a fork of the engine, and (unless
+        only a preview was asked, or a wide action is not yet confirmed) journal it and
+        take the fork as the engine. A refusal (ActionError) leaves no trace."""
         async with self.lock:
             check(self.engine, kind, target, payload, reason)
+            journal = await asyncio.to_thread(self.store.actions)
+            at = now_ms()
+            payload = vet(self.engine, kind, target, payload, reason, journal, at)
+            fork = self.engine.fork()
+            pending = DirectorAction(
+                id=-1, at_ms=at, who=who, kind=kind, target=target, reason=reason,
+                payload=json.dumps(payload, sort_keys=True),
+            )  # fmt: skip
+            self._take(fork, pending, journal)
+            lead = describe(self.engine, kind, target, payload)
+            preview = compare(self.engine, fork, lead)
+            if preview_only:
+                return Outcome("preview", preview)
+            if is_wide(kind, payload) and not confirm:
+                return Outcome("needs confirmation", preview)
             action = await asyncio.to_thread(
                 self.store.record_action, who, kind, target, payload, reason
             )
-            apply(self.engine, kind, target, payload, who, reason, action.at_ms)
+            self.engine = fork
             self._own_actions.add(action.id or 0)
             self._changed.set()
         await self.refresh()
+        return Outcome("applied", preview, action.id)
+
+    def _take(self, engine: Engine, action: DirectorAction, journal: list[DirectorAction]) -> None:
+        for s in take(engine, action, journal):
+            log.warning("director action %s (%s %s) skipped: %s", s.id, s.kind, s.target, s.reason)
 
     async def follow(self, interval_s: float = 1.0) -> None:
         """Take in what other workers stored in the shared journal (several workers on
@@ -194,10 +238,12 @@ class LiveService:
                         self.engine.add_reads(others)
                         self._changed.set()
                 self._own_reads = {i for i in self._own_reads if i > self._followed_read}
+                journal = await asyncio.to_thread(self.store.actions) if actions else []
                 for action in actions:
                     self._followed_action = action.id or 0
                     if action.id not in self._own_actions:
-                        replay_actions(self.engine, [action])
+                        before = [a for a in journal if (a.id or 0) < (action.id or 0)]
+                        self._take(self.engine, action, before)
                         self._changed.set()
                 self._own_actions = {i for i in self._own_actions if i > self._followed_action}
 
@@ -224,11 +270,14 @@ class LiveService:
             # (which wait for the lock) while results are recomputed.
             self.results, self.rows = await asyncio.to_thread(self._recompute)
             self._note_crossings()
+            self.version += 1
         self._update_feeds()
 
     def _recompute(self) -> tuple[EventResults, dict[str, list[Row]]]:
+        now = now_ms()
+        self.engine.observe_clock(now)  # on race day, cutoffs pass by the wall clock too
         results = self.engine.results()
-        return results, event_rows(results, self.decided, now_ms(), self._row_cache)
+        return results, event_rows(results, self.decided, now, self._row_cache)
 
     def _update_feeds(self, publish: bool = True) -> None:
         for race_id, rows in self.rows.items():
@@ -306,6 +355,7 @@ class LiveService:
                     "antennas": list(line[1]),
                     "reads": last.reads,
                     "peak_rssi": last.peak_rssi,
+                    "read_id": last.read_ids[0] if last.read_ids else None,
                 }
             )
         self._new_keys.clear()

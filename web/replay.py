@@ -7,6 +7,7 @@ service uses.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from timing.folder import EventFolder
 from timing.store import JournalRow, QuarantineRow, Store, now_ms
 
 BATCH = 20_000
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,12 +31,22 @@ class ReplaySummary:
     quarantined_new: int = 0
 
 
-def build_engine(folder: EventFolder, store: Store) -> Engine:
-    """An engine holding every read and every director decision already journalled."""
+def build_engine(folder: EventFolder, store: Store, final: bool = False) -> Engine:
+    """An engine holding every read and every director decision already journalled;
+    `final`: the logs are complete, every race is closed (runners not in are DNF)."""
     engine = Engine(folder)
     for batch in store.iter_reads():
         engine.add_reads(batch)
-    replay_actions(engine, store.actions())
+    for skipped in replay_actions(engine, store.actions()):
+        log.warning(
+            "director action %s (%s %s) no longer applies, skipped: %s",
+            skipped.id,
+            skipped.kind,
+            skipped.target,
+            skipped.reason,
+        )
+    if final:
+        engine.set_final()
     return engine
 
 
@@ -136,12 +148,13 @@ def replay(
     store: Store,
     logs: list[tuple[str, Path]],
     progress: Callable[[int], None] | None = None,
+    final: bool = False,
 ) -> tuple[EventResults, ReplaySummary]:
     summary = ReplaySummary()
-    engine = build_engine(folder, store)
+    engine = build_engine(folder, store, final)
     clean = True
     for reader_id, path in logs:
         clean = ingest_log(folder, store, engine, reader_id, path, summary, progress) and clean
     if not clean:
-        engine = build_engine(folder, store)
+        engine = build_engine(folder, store, final)
     return engine.results(), summary

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from timing.report import result_json
+from timing.report import result_json, state_json, state_text
 from timing.results import Result
 from timing.times import format_duration, iso_local
 from web.leaderboard import Row, columns
@@ -28,6 +28,8 @@ def event_view(live: LiveService) -> dict[str, Any]:
                 "finished": sum(1 for r in rows if r["finished"]),
                 "on_course": sum(1 for r in rows if r["status"] == "RUN"),
                 "categories": sorted({r["category"] for r in rows}),
+                "results_state": state_json(live.engine.state_of(race.id), event.timezone),
+                "results_state_text": state_text(live.engine.state_of(race.id), event.timezone),
                 "waves": [
                     {
                         "id": w.id,
@@ -48,6 +50,7 @@ def leaderboard_view(
     race = live.folder.event.race(race_id)
     if race is None:
         return None
+    tz = live.folder.event.timezone
     rows: list[Row] = live.rows[race_id]
     if category:
         rows = [r for r in rows if r["category"] == category]
@@ -64,6 +67,8 @@ def leaderboard_view(
             "lap_m": race.lap_m,
             "timed": race.is_timed,
             "end_ms": end_ms,
+            "results_state": state_json(live.engine.state_of(race.id), tz),
+            "results_state_text": state_text(live.engine.state_of(race.id), tz),
         },
         "columns": columns(race),
         "category": category,
@@ -88,6 +93,9 @@ def athlete_view(live: LiveService, bib: str, director: bool = False) -> dict[st
     if not director:  # spectators see flags only as the director decided them
         data["flags"] = [f for f in data["flags"] if f.get("status") == "confirmed"]
     data["race"] = result.participant.race
+    state = live.engine.state_of(result.participant.race)
+    data["results_state"] = state_json(state, live.folder.event.timezone)
+    data["results_state_text"] = state_text(state, live.folder.event.timezone)
     data["projected"] = format_duration(result.projected_finish_ms)
     return data
 

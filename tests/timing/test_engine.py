@@ -421,7 +421,7 @@ def test_live_equals_batch_in_lap_races_covers_what_it_compares(tmp_path: Path) 
                 seen.update([f"{rr.race.id} {r.status}"])
     expected = {
         "SHORT_LAP open", "SHORT_LAP confirmed", "MISSED_LAP open", "MISSED_LAP confirmed",
-        "FORWARD_FACING open", "lapped", "inferred", "confirmed lap", "5k FIN", "5k DNF",
+        "FORWARD_FACING open", "lapped", "inferred", "confirmed lap", "5k FIN", "5k RUN",
         "hour FIN",
     }  # fmt: skip
     assert expected <= seen, expected - seen

@@ -154,7 +154,7 @@ def test_a_finisher_lists_the_records_near_their_time(tmp_path: Path) -> None:
     assert course["scope"] == "course" and course["holder"] == "Maya Okafor"
     assert course["time"] == "2:30:00.0" and course["margin_ms"] == -60_000
     assert course["margin"] == "-0:01:00.0" and course["verdict"] == "broken"
-    assert course["claim"] == "pending ratification"
+    assert course["claim"] == "pending review"  # until the director reviews it
     assert found["102"].records == []
 
 
@@ -176,7 +176,10 @@ def test_a_record_with_open_flags_is_pending_review(tmp_path: Path) -> None:
     assert course["claim"] == "pending review"
     engine.decide_flag("101", "MISSED_SPLIT", "10k", "dismissed", "ana", "mat unplugged")
     (course,) = results(folder, [], engine)["101"].records
-    assert course["claim"] == "pending ratification"
+    assert course["claim"] == "pending review"  # a flag dismissed is no record reviewed
+    engine.confirm_record("101", "ana", "checked", scopes=["course"])
+    (course,) = results(folder, [], engine)["101"].records
+    assert course["claim"] == "confirmed"
 
 
 def test_confirmed_course_record_enters_the_book(tmp_path: Path) -> None:
@@ -253,7 +256,7 @@ def test_record_watch_for_a_runner_on_course(tmp_path: Path) -> None:
     reads.race(103, segment_s=steady(2 * 3600 + 40 * 60), skip=("15k", "finish"))
     found = results(folder, reads.rows)
     on_course = found["101"]
-    assert on_course.status == "DNF" and on_course.records == []
+    assert on_course.status == "RUN" and on_course.records == []
     assert on_course.projected_finish_ms == pytest.approx(8_400_000, abs=1000)
     assert on_course.on_record_pace == ["course"]
     assert found["103"].on_record_pace == ["age-group"]  # 2:40 beats the F65-69 3:00:00

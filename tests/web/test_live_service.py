@@ -135,7 +135,13 @@ def test_director_login_csrf_and_actions(client: TestClient, settings: Settings)
     assert bad.status_code == 400 and "unknown bib" in bad.text
     done = client.post(
         "/director/assign-chip",
-        data={"chip": "SPARE77", "bib": "102", "reason": "swapped chip", "_csrf_token": token},
+        data={
+            "chip": "SPARE77",
+            "bib": "102",
+            "side": "front",
+            "reason": "swapped chip",
+            "_csrf_token": token,
+        },
     )
     assert done.status_code == 200
     row = wait_for(
@@ -151,11 +157,23 @@ def test_director_login_csrf_and_actions(client: TestClient, settings: Settings)
     assert row["bib"] == "102"
     client.post(
         "/director/status",
-        data={"bib": "101", "status": "DQ", "reason": "cut course", "_csrf_token": token},
+        data={
+            "bib": "101",
+            "status": "DQ",
+            "reason": "cut course",
+            "confirm": "true",
+            "_csrf_token": token,
+        },
     )
     client.post(
         "/director/wave-start",
-        data={"wave_key": "half/A", "time": "09:00:05", "reason": "late gun", "_csrf_token": token},
+        data={
+            "wave_key": "half/A",
+            "time": "09:00:05",
+            "reason": "late gun",
+            "confirm": "true",
+            "_csrf_token": token,
+        },
     )
     audit = client.get("/api/director/audit").json()
     assert [(a["kind"], a["who"], a["reason"]) for a in audit] == [
@@ -213,7 +231,7 @@ def test_director_confirms_a_course_record(tmp_path) -> None:
             claims = client.get("/api/director/dashboard").json()["claims"]
             found = [c for c in claims if c["scope"] == "course"]
             # Results settle as each reader's batch lands; a clean race has no open flag.
-            return found[0] if found and found[0]["claim"] == "pending ratification" else None
+            return found[0] if found and found[0]["claim"] == "pending review" else None
 
         course = wait_for(course_claim)
         assert (course["bib"], course["verdict"], course["margin"]) == (
@@ -221,7 +239,13 @@ def test_director_confirms_a_course_record(tmp_path) -> None:
             "broken",
             "-0:05:00.0",
         )
-        confirm = {"bib": "101", "decision": "confirm", "reason": "checked the evidence"}
+        confirm = {
+            "bib": "101",
+            "decision": "confirm",
+            "scope": "course",
+            "reason": "checked the evidence",
+            "confirm": True,
+        }
         response = client.post("/api/director/record", json=confirm)
         assert response.status_code == 200, response.text
         records = client.get("/api/athletes/101").json()["records"]

@@ -108,4 +108,4 @@ def test_lap_race_leaderboard_announcer_and_partial(tmp_path: Path) -> None:
         )
         assert after["laps"] == 3
         bad = client.post("/api/director/partial", json={"bib": "11", "metres": "lots"})
-        assert bad.status_code == 400 and "whole number" in bad.text
+        assert bad.status_code == 400 and "metres" in bad.text  # the field named
