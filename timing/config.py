@@ -61,6 +61,7 @@ class ReaderConfig:
     port: str
     baudrate: int = 9600
     clock_offset_s: float = 0.0
+    devices: tuple[tuple[str, int], ...] = ()  # a reader's own device names -> antennas
 
     @property
     def clock_offset_ms(self) -> int:
@@ -230,6 +231,16 @@ class _Checker:
             return default if default is not None else 0
         return value
 
+    def devices(self, table: dict[str, Any], path: tuple[Any, ...], key: str):
+        value = table.get(key, {})
+        if not isinstance(value, dict) or not all(
+            isinstance(a, int) and not isinstance(a, bool) and 1 <= a < 2**31
+            for a in value.values()
+        ):
+            self.add((*path, key), 'must be a table of device names to antennas, { "A" = 1 }')
+            return ()
+        return tuple(value.items())
+
     def antennas(self, table: dict[str, Any], path: tuple[Any, ...], key: str) -> tuple[int, ...]:
         value = table.get(key, [])
         if not isinstance(value, list) or not all(
@@ -384,6 +395,7 @@ def _readers(check: _Checker, items: Any, formats: set[str] | None) -> dict[str,
             str(item.get("port", "")),
             int(check.number(item, path, "baudrate", 9600)),
             float(check.number(item, path, "clock_offset_s", 0.0)),
+            check.devices(item, path, "devices"),
         )
     return readers
 
