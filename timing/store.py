@@ -68,6 +68,14 @@ _QUARANTINE_COLUMNS = ("reader_id", "source", "seq", "raw_line", "reason", "rece
 # A read to journal: (reader, source, seq, antenna, chip, time ms, rssi, reader_seq,
 # received ms, raw line).
 JournalRow = tuple[str, str, int, int, str, int, float | None, int | None, int, str]
+# A line that did not parse: (reader, source, seq, raw line, reason, received ms).
+QuarantineRow = tuple[str, str, int, str, str, int]
+
+
+def _quarantine_params(rows: Iterable[QuarantineRow]) -> list[QuarantineRow]:
+    return [(r, src, seq, escape_raw(raw), why, at) for r, src, seq, raw, why, at in rows]
+
+
 _READ_COLUMNS = (
     "id",
     "reader_id",
@@ -136,16 +144,22 @@ class Store:
 
     # ---- raw reads -----------------------------------------------------------------
 
-    def append_reads(self, rows: list[JournalRow]) -> tuple[list[ReadRow], bool]:
+    def append_reads(
+        self, rows: list[JournalRow], quarantined: list[QuarantineRow] = ()
+    ) -> tuple[list[ReadRow], bool]:
         """Journal reads; return them as the engine takes them, with their new ids.
 
         The second value is False when some rows were already stored (the same reader,
         source and sequence): the caller then rebuilds from the journal rather than
-        trust the returned ids.
+        trust the returned ids. `quarantined` lines are written in the same transaction,
+        so a process killed at any point leaves both journals at the same line.
         """
         if not rows:
+            self.quarantine(list(quarantined))
             return [], True
         with self.engine.begin() as conn:
+            if quarantined:
+                conn.exec_driver_sql(self._insert_quarantine, _quarantine_params(quarantined))
             if self.is_sqlite:
                 conn.exec_driver_sql("SELECT 1")  # opens the transaction; the insert locks
             else:
@@ -215,13 +229,12 @@ class Store:
 
     # ---- quarantine ----------------------------------------------------------------
 
-    def quarantine(self, rows: list[tuple[str, str, int, str, str, int]]) -> None:
+    def quarantine(self, rows: list[QuarantineRow]) -> None:
         """Lines that did not parse: (reader, source, seq, raw line, reason, received ms)."""
         if not rows:
             return
-        params = [(r, src, seq, escape_raw(raw), why, at) for r, src, seq, raw, why, at in rows]
         with self.engine.begin() as conn:
-            conn.exec_driver_sql(self._insert_quarantine, params)
+            conn.exec_driver_sql(self._insert_quarantine, _quarantine_params(rows))
 
     def quarantined(self) -> list[QuarantinedLine]:
         with Session(self.engine) as session:

@@ -69,10 +69,12 @@ _TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?")
 _RSSI = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{1,6})?", re.ASCII)
 # Replies to the decoder's documented commands (KB id=19 and id=487) and "ONLY n".
 REPLIES = frozenset(
-    "GETPROTOCOL SETPROTOCOL PASSINGS GETTIME SETTIME SETSTARTTIME SETGPSTIME GETSTATUS "
-    "STARTOPERATION STOPOPERATION SETPUSHPASSINGS GETCONFIG SETCONFIG GETACTIVESTATUS "
-    "ONLY".split()
-)
+    {
+        "GETPROTOCOL", "SETPROTOCOL", "PASSINGS", "GETTIME", "SETTIME", "SETSTARTTIME",
+        "SETGPSTIME", "GETSTATUS", "STARTOPERATION", "STOPOPERATION", "SETPUSHPASSINGS",
+        "GETCONFIG", "SETCONFIG", "GETACTIVESTATUS", "ONLY",
+    }
+)  # fmt: skip
 LAYOUT_FIELDS = frozenset(range(7, 17)) | {20}
 # LoopID by field count in the older layouts (with and without InternalData).
 _LEGACY_LOOP = {16: 10, 15: 9}
@@ -149,7 +151,7 @@ def _rssi(text: str) -> float | None:
 
 def is_reply(head: str) -> bool:
     """A documented reply or push, by the first field of its line."""
-    return head in REPLIES or head.startswith("ONLY") or head[:1] == "#" and head[1:].isalpha()
+    return head in REPLIES or head.startswith("ONLY") or (head[:1] == "#" and head[1:].isalpha())
 
 
 def parse_passing(text: str, ctx: FormatContext, *, legacy: bool = False) -> Read | None:
@@ -167,7 +169,7 @@ def parse_passing(text: str, ctx: FormatContext, *, legacy: bool = False) -> Rea
             raise ParseError(f"neither a passing nor a known decoder reply: {shown!r}")
         raise ParseError(f"passing number {fields[0][:24]!r} is not a number")
     n = len(fields)
-    if n not in LAYOUT_FIELDS or legacy and n == 20:
+    if n not in LAYOUT_FIELDS or (legacy and n == 20):
         spoken = "7-16 (the decoder speaks protocol < 1.6)" if legacy else "20 or the older 7-16"
         raise ParseError(f"expected {spoken} ;-separated passing fields, got {n}")
     seq = _int_field(fields[0], "passing number", 0)

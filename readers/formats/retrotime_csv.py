@@ -15,12 +15,11 @@
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import datetime
 
 from readers.formats import register
-import math
-import re
-
 from readers.read import (
     ANTENNA_MAX,
     RSSI_MAX,
