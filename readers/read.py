@@ -71,7 +71,8 @@ class FormatContext:
 ANTENNA_MAX = 2**31 - 1  # PostgreSQL INTEGER
 SEQ_MAX = 2**63 - 1  # BIGINT, on SQLite and PostgreSQL
 RSSI_MIN, RSSI_MAX = -999.0, 999.0  # dBm or the reader's own scale; finite
-CHIP_MAX = 128  # characters: a 496-bit EPC in hex is 124
+READER_MAX = 64  # characters of a reader id (retrotime-csv carries it on every line)
+CHIP_MAX = 128  # printable characters: a 496-bit EPC in hex is 124
 TIME_MIN_MS = 0  # 1970-01-01 UTC
 TIME_MAX_MS = 4_102_444_800_000  # 2100-01-01 UTC
 PLAUSIBLE_DAYS = 31  # a clock further than this from the event date has jumped
@@ -96,9 +97,13 @@ def integer(text: str, what: str, lo: int, hi: int) -> int:
 
 def checked(read: Read) -> Read:
     """The read itself if every field is within the bounds above, else a ParseError."""
-    chip, antenna, time_ms, rssi, seq = read[1:]
+    reader, chip, antenna, time_ms, rssi, seq = read
+    if not reader.isprintable() or not 1 <= len(reader) <= READER_MAX:
+        raise ParseError(f"reader id {reader[:24]!r} is not 1-{READER_MAX} printable characters")
     if not chip or len(chip) > CHIP_MAX:
         raise ParseError(f"chip of {len(chip)} characters is not 1-{CHIP_MAX}")
+    if not chip.isprintable():  # NUL and other control characters: PostgreSQL, pages
+        raise ParseError(f"chip {chip[:24]!r} holds control characters")
     if not 1 <= antenna <= ANTENNA_MAX:
         raise ParseError(f"antenna {antenna} is not 1-{ANTENNA_MAX}")
     if not TIME_MIN_MS <= time_ms < TIME_MAX_MS:
