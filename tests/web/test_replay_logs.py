@@ -207,3 +207,34 @@ def test_kill_9_and_rerun_gives_the_same_journal_as_one_run(tmp_path: Path) -> N
     reads, bad = journal(killed)
     assert (reads, bad) == journal(whole)
     assert len(bad) == len(range(0, BIG, 37)) and len(reads) == BIG - len(bad)
+
+
+# --- Wiclax device names, mapped in event.toml ------------------------------------------
+
+
+def test_wiclax_device_names_are_mapped_through_event_toml(tmp_path: Path) -> None:
+    # csutorasa/wiclax4j's formatter test sends the device field as free text `deviceId`.
+    folder = event(tmp_path, "wiclax")
+    toml = (folder / "event.toml").read_text()
+    toml = toml.replace('format = "wiclax"\n', 'format = "wiclax"\ndevices = { "deviceId" = 2 }\n')
+    (folder / "event.toml").write_text(toml)
+    log, db = tmp_path / "fin.log", tmp_path / "journal.db"
+    log.write_text(
+        "B0101;12-04-2026 10:30:00.200;deviceId;1;3;0\r33;12-04-2026 10:30:01.000;other;;;0\r",
+        "latin-1",
+    )
+    summary = replay_log(folder, db, log)
+    assert (summary.counts.reads, summary.counts.quarantined) == (1, 1)
+    reads, bad = journal(db)
+    assert reads[0][3:5] == ("B0101", 2)
+    assert 'devices = { "other" = 1 } on reader FIN' in bad[0][4]
+
+
+def test_a_devices_value_that_is_not_an_antenna_is_a_problem(tmp_path: Path) -> None:
+    folder = event(tmp_path, "wiclax")
+    toml = (folder / "event.toml").read_text()
+    toml = toml.replace('format = "wiclax"\n', 'format = "wiclax"\ndevices = { "A" = 0 }\n')
+    (folder / "event.toml").write_text(toml)
+    result = CliRunner().invoke(main, ["check", str(folder)])
+    assert result.exit_code == 2
+    assert "event.toml:23: readers[2].devices: must be a table of device names" in result.output
