@@ -2,7 +2,8 @@
 
 A line is a read, a reply or status line (banner, heartbeat, command reply, a frame
 that carries no read), or quarantined with its reason; nothing else, so the three add
-up to the lines received. Replay prints them and a reader's health can show them.
+up to the lines received. Replay prints them and a reader's health can show them; a
+stream counts each line as it comes, `counts += READ` (or `REPLY`, `QUARANTINED`).
 """
 
 from __future__ import annotations
@@ -32,3 +33,8 @@ class LineCounts:
             f"{self.lines:,} lines = {self.reads:,} reads + {self.replies:,} replies/status "
             f"+ {self.quarantined:,} quarantined"
         )
+
+
+READ = LineCounts(reads=1)
+REPLY = LineCounts(replies=1)
+QUARANTINED = LineCounts(quarantined=1)
