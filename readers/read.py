@@ -10,7 +10,6 @@ a line outside them is a `ParseError`, quarantined with its reason.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -98,21 +97,35 @@ def integer(text: str, what: str, lo: int, hi: int) -> int:
 def checked(read: Read) -> Read:
     """The read itself if every field is within the bounds above, else a ParseError."""
     reader, chip, antenna, time_ms, rssi, seq = read
+    # One expression on the hot path (NaN and infinities fail the RSSI comparison).
+    if (
+        0 < len(reader) <= READER_MAX
+        and 0 < len(chip) <= CHIP_MAX
+        and (reader + chip).isprintable()  # no NUL nor control characters
+        and 1 <= antenna <= ANTENNA_MAX
+        and TIME_MIN_MS <= time_ms < TIME_MAX_MS
+        and (rssi is None or RSSI_MIN <= rssi <= RSSI_MAX)
+        and (seq is None or 0 <= seq <= SEQ_MAX)
+    ):
+        return read
+    raise ParseError(_why_not(read))
+
+
+def _why_not(read: Read) -> str:
+    reader, chip, antenna, time_ms, rssi, seq = read
     if not reader.isprintable() or not 1 <= len(reader) <= READER_MAX:
-        raise ParseError(f"reader id {reader[:24]!r} is not 1-{READER_MAX} printable characters")
+        return f"reader id {reader[:24]!r} is not 1-{READER_MAX} printable characters"
     if not chip or len(chip) > CHIP_MAX:
-        raise ParseError(f"chip of {len(chip)} characters is not 1-{CHIP_MAX}")
-    if not chip.isprintable():  # NUL and other control characters: PostgreSQL, pages
-        raise ParseError(f"chip {chip[:24]!r} holds control characters")
+        return f"chip of {len(chip)} characters is not 1-{CHIP_MAX}"
+    if not chip.isprintable():
+        return f"chip {chip[:24]!r} holds control characters"
     if not 1 <= antenna <= ANTENNA_MAX:
-        raise ParseError(f"antenna {antenna} is not 1-{ANTENNA_MAX}")
+        return f"antenna {antenna} is not 1-{ANTENNA_MAX}"
     if not TIME_MIN_MS <= time_ms < TIME_MAX_MS:
-        raise ParseError(f"time {time_ms} ms is not between 1970 and 2100")
-    if rssi is not None and not (math.isfinite(rssi) and RSSI_MIN <= rssi <= RSSI_MAX):
-        raise ParseError(f"RSSI {rssi} is not {RSSI_MIN:g} to {RSSI_MAX:g}")
-    if seq is not None and not 0 <= seq <= SEQ_MAX:
-        raise ParseError(f"reader sequence {seq} is not 0-{SEQ_MAX}")
-    return read
+        return f"time {time_ms} ms is not between 1970 and 2100"
+    if rssi is not None and not RSSI_MIN <= rssi <= RSSI_MAX:
+        return f"RSSI {rssi} is not {RSSI_MIN:g} to {RSSI_MAX:g}"
+    return f"reader sequence {seq} is not 0-{SEQ_MAX}"
 
 
 def plausible(time_ms: int, ctx: FormatContext) -> int:

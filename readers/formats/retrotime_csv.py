@@ -15,8 +15,6 @@
 
 from __future__ import annotations
 
-import math
-import re
 from datetime import datetime
 
 from readers.formats import register
@@ -32,8 +30,6 @@ from readers.read import (
     integer,
 )
 
-_NUMBER = re.compile(r"[+-]?[0-9]{1,6}(?:\.[0-9]{1,9})?", re.ASCII)
-
 
 class RetrotimeCsv:
     name = "retrotime-csv"
@@ -47,17 +43,20 @@ class RetrotimeCsv:
         reader, chip, antenna, stamp, rssi = parts
         if not reader or not chip:
             raise ParseError("empty reader id or chip")
-        ant = integer(antenna, "antenna", -ANTENNA_MAX, ANTENNA_MAX)
-        if ant < 1:
-            raise ParseError(f"antenna {ant} is not 1 or more")
+        # isdigit() and isascii() first: int() would also take " 7", "1_0", "٢".
+        if not (antenna.isdigit() and antenna.isascii() and len(antenna) <= 10):
+            integer(antenna, "antenna", 1, ANTENNA_MAX)  # raises, saying why
+        ant = int(antenna)
+        if not 1 <= ant <= ANTENNA_MAX:
+            raise ParseError(f"antenna {ant} is not 1-{ANTENNA_MAX}")
         time_ms = parse_iso_ms(stamp)
         strength = None
         if rssi:
-            # Plain decimals only: float() would take "nan", "inf" and "1e999".
-            if _NUMBER.fullmatch(rssi) is None:
-                raise ParseError(f"rssi {rssi[:24]!r} is not a number")
-            strength = float(rssi)
-            if not (math.isfinite(strength) and RSSI_MIN <= strength <= RSSI_MAX):
+            try:
+                strength = float(rssi)
+            except ValueError:
+                raise ParseError(f"rssi {rssi[:24]!r} is not a number") from None
+            if not RSSI_MIN <= strength <= RSSI_MAX:  # NaN and infinities fail it too
                 raise ParseError(f"rssi {strength:g} is not {RSSI_MIN:g} to {RSSI_MAX:g}")
         return checked(Read(reader, chip, ant, time_ms, strength))
 
