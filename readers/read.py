@@ -10,7 +10,6 @@ a line outside them is a `ParseError`, quarantined with its reason.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
@@ -76,16 +75,16 @@ TIME_MIN_MS = 0  # 1970-01-01 UTC
 TIME_MAX_MS = 4_102_444_800_000  # 2100-01-01 UTC
 PLAUSIBLE_DAYS = 31  # a clock further than this from the event date has jumped
 
-_INT = re.compile(r"-?[0-9]{1,19}", re.ASCII)  # 19 digits hold every 64-bit value
 
 
 def integer(text: str, what: str, lo: int, hi: int) -> int:
     """A decimal integer field within [lo, hi], or a ParseError saying why not.
 
     ASCII digits only (int() would also take " 7", "1_0" and other scripts' digits), and
-    at most 19 of them, so no field reaches Python's int-string limit.
+    at most 19 of them (every 64-bit value), so no field reaches Python's int-string limit.
     """
-    if _INT.fullmatch(text) is None:
+    digits = text[1:] if text[:1] == "-" else text
+    if not (digits.isdigit() and digits.isascii() and len(digits) <= 19):
         shown = text if len(text) <= 24 else f"{text[:20]}... ({len(text)} characters)"
         raise ParseError(f"{what} {shown!r} is not an integer of at most 19 digits")
     value = int(text)
