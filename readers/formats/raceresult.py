@@ -149,6 +149,18 @@ def _rssi(text: str) -> float | None:
     return value if RSSI_MIN <= value <= RSSI_MAX else None
 
 
+def before_1_6(version: str) -> bool:
+    """A SETPROTOCOL answer before 1.6: the decoder sends the older layouts only.
+
+    A decoder whose firmware lacks 2.0 answers with the newest it has (KB id=19); an
+    answer that is no version at all says nothing, and every layout is read.
+    """
+    parts = version.split(".")
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) < 4 for p in parts):
+        return False
+    return (int(parts[0]), int(parts[1])) < (1, 6)
+
+
 def is_reply(head: str) -> bool:
     """A documented reply or push, by the first field of its line."""
     return head in REPLIES or head.startswith("ONLY") or (head[:1] == "#" and head[1:].isalpha())
@@ -254,6 +266,7 @@ class RaceResultSession(Session):
         self.auto_start = auto_start
         self.operating: bool | None = None  # per the last GETSTATUS / STARTOPERATION
         self.protocol: str | None = None  # the version the decoder answered SETPROTOCOL with
+        self.legacy = False  # that version is before 1.6: older layouts only
         self.reader_clock_ms: int | None = None  # from the last GETTIME reply
         self._count = 0  # passings in the current file, per the last PASSINGS reply
         self._fetching = False  # a `<from>:<count>` request awaits its empty line
@@ -264,18 +277,6 @@ class RaceResultSession(Session):
     @property
     def position(self) -> tuple[int | None, int]:
         return self.file, self.last_passing
-
-    @property
-    def legacy(self) -> bool:
-        """The decoder answered SETPROTOCOL with a version before 1.6: older layouts only.
-
-        A decoder whose firmware lacks 2.0 answers with the newest it has; an answer that
-        is no version at all says nothing, and every layout is read.
-        """
-        parts = (self.protocol or "").split(".")
-        if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) < 4 for p in parts):
-            return False
-        return (int(parts[0]), int(parts[1])) < (1, 6)
 
     def connected(self) -> bytes:
         self._fetching = False  # a request outstanding on the old link is lost
@@ -298,6 +299,7 @@ class RaceResultSession(Session):
             return None, self._on_passings(parts)
         if head == "SETPROTOCOL":
             self.protocol = parts[1] if len(parts) > 1 else ""
+            self.legacy = before_1_6(self.protocol)
             return None, b""
         if head == "GETSTATUS" and len(parts) > 5:
             self.operating = parts[5] == "1"
