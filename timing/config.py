@@ -231,7 +231,9 @@ class _Checker:
             return default if default is not None else 0
         return value
 
-    def devices(self, table: dict[str, Any], path: tuple[Any, ...], key: str):
+    def devices(
+        self, table: dict[str, Any], path: tuple[Any, ...], key: str
+    ) -> tuple[tuple[str, int], ...]:
         value = table.get(key, {})
         if not isinstance(value, dict) or not all(
             isinstance(a, int) and not isinstance(a, bool) and 1 <= a < 2**31

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, Column, UniqueConstraint, event, func, text
@@ -145,7 +145,7 @@ class Store:
     # ---- raw reads -----------------------------------------------------------------
 
     def append_reads(
-        self, rows: list[JournalRow], quarantined: list[QuarantineRow] = ()
+        self, rows: list[JournalRow], quarantined: Sequence[QuarantineRow] = ()
     ) -> tuple[list[ReadRow], bool]:
         """Journal reads; return them as the engine takes them, with their new ids.
 
