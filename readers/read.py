@@ -76,7 +76,6 @@ TIME_MAX_MS = 4_102_444_800_000  # 2100-01-01 UTC
 PLAUSIBLE_DAYS = 31  # a clock further than this from the event date has jumped
 
 
-
 def integer(text: str, what: str, lo: int, hi: int) -> int:
     """A decimal integer field within [lo, hi], or a ParseError saying why not.
 
