@@ -46,7 +46,7 @@ from readers.read import (
 )
 
 EOL = "\r"
-_STAMP = re.compile(r"(\d{2})-(\d{2})-(\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?")
+_STAMP = re.compile(r"(\d{2})-(\d{2})-(\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?", re.ASCII)
 _REPLIES = ("*", "CLOCKOK", "READOK")
 
 
