@@ -166,6 +166,8 @@ def parse_control(line: str) -> ControlFrame:
     data = text[8:-2]
     if length != 0xFF and len(data) != 2 * length:
         raise ParseError(f"control frame says {length} data bytes but has {len(data) / 2:g}")
+    if len(data) % 2:  # 0xff ("as many as follow") still needs whole bytes
+        raise ParseError(f"control frame data {data[:24]!r} is not whole bytes")
     return ControlFrame(int(text[2:4], 16), int(text[6:8], 16), bytes.fromhex(data))
 
 

@@ -282,3 +282,9 @@ def test_tto_record_with_a_page_above_zero_is_never_a_read() -> None:
     assert FMT.parse(page0, CTX) is not None
     for page in ("01", "02", "ff"):
         assert FMT.parse(record(TTO_BODY + "06" + page + "80"), CTX) is None
+
+
+def test_a_control_frame_of_half_a_byte_is_quarantined() -> None:
+    # Found by the fuzz test: length 0xff ("as many as follow") with an odd hex digit.
+    with pytest.raises(ParseError, match="whole bytes"):
+        parse_control("ab00ff226030605185544372702")
