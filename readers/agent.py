@@ -39,7 +39,7 @@ from websockets.uri import parse_uri
 from readers.formats import get_format, open_session
 from readers.journal import Entry, Journal
 from readers.read import FormatContext, Read, ReaderError
-from readers.sources import PortSettings, SerialSource
+from readers.sources import PortSettings, open_source
 
 log = logging.getLogger("readers.agent")  # the same name when run as __main__
 
@@ -125,7 +125,7 @@ class Agent:
         tz = ZoneInfo(config.tz_name)
         ctx = FormatContext(config.reader_id, tz, config.day or datetime.now(tz).date())
         session = open_session(get_format(config.format_name), ctx)
-        self.source = SerialSource(
+        self.source = open_source(
             config.port_url, session, self._on_read, self._on_quarantine,
             on_flush=self._on_flush, settings=config.port,
             min_backoff=config.min_backoff_s, max_backoff=config.max_backoff_s,

@@ -21,11 +21,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import serial
 
 from readers.formats import Session
 from readers.read import ParseError, Read
+
+if TYPE_CHECKING:
+    from readers.llrp_source import LlrpSource
 
 log = logging.getLogger(__name__)
 
@@ -330,3 +334,13 @@ def _close_quietly(port: serial.SerialBase) -> None:
         port.close()
     except OSError as exc:  # closing a vanished device can fail; it is closed either way
         log.debug("close failed: %s", exc)
+
+
+def open_source(url: str, *args: Any, **kwargs: Any) -> SerialSource | LlrpSource:
+    """The source for a port URL: `tcp://` is an LLRP reader (readers/llrp_source.py),
+    anything else a pyserial URL. Arguments as for `SerialSource`."""
+    if url.startswith("tcp://"):
+        from readers.llrp_source import LlrpSource  # imports llrpkit only when used
+
+        return LlrpSource(url, *args, **kwargs)
+    return SerialSource(url, *args, **kwargs)

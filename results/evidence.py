@@ -13,7 +13,12 @@
     clock_offsets.json  the clock correction of every reader
     decisions.json      the director's audit log entries that concern the bib
     records.json        the record lines of the result and the record book it ran against
+                        (every mark at the race's distance, with its status and body)
     config/event.toml   the event configuration as used (and records.csv, if any)
+    documents/          the printable documents of a record claim (cover letter, log
+                        book, witness and timekeeper statements, guide declaration,
+                        video sync sheet: `results/evidence_forms.py`), one HTML each,
+                        and all of them in documents.pdf where WeasyPrint can run
     SHA256SUMS          SHA-256 of every other file (`sha256sum -c SHA256SUMS`)
 
 Deterministic: the same journal and `generated_at` give a byte-identical zip.
@@ -33,11 +38,14 @@ from pathlib import Path
 from typing import Any
 
 from results.errors import ResultsError
+from results.evidence_forms import documents_of
+from results.evidence_print import PDF, documents_pdf, pdf_available, render_documents
 from results.evidence_summary import action_json, render_summary, summary_of
 from results.exports import json_bytes
 from results.format import slug
 from timing.config import Race
 from timing.engine import Engine
+from timing.records import same_distance
 from timing.report import result_json
 from timing.store import DirectorAction, RawRead, Store
 from timing.times import format_duration, iso_local
@@ -189,7 +197,7 @@ def evidence_files(
         }
     )
     files["decisions.json"] = json_bytes({"bib": bib, "actions": [action_json(a) for a in actions]})
-    book = [r for r in engine.folder.records if r.distance_m == race.distance_m]
+    book = [r for r in engine.book.records if same_distance(r.distance_m, race.distance_m)]
     files["records.json"] = json_bytes(
         {
             "result_records": result.records,
@@ -201,6 +209,10 @@ def evidence_files(
     for name in ("event.toml", "records.csv"):
         if (folder_path / name).is_file():
             files[f"config/{name}"] = (folder_path / name).read_bytes()
+    documents = render_documents(documents_of(engine, result, actions, generated_at))
+    files.update(documents)
+    if pdf_available() is None:
+        files[PDF] = documents_pdf(documents)
     summary = summary_of(engine, result, race, reads, side, roles, actions, generated_at)
     files["summary.html"] = render_summary(summary, sorted(files))
     return files

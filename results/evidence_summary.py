@@ -155,8 +155,8 @@ def _flag(flag: dict[str, Any]) -> FlagEntry:
         str(flag.get("point") or ""),
         str(flag.get("status") or ""),
         "" if flag.get("confidence") is None else str(flag.get("confidence")),
-        _compact(flag.get("evidence")),
-        _compact(flag.get("decision")),
+        compact(flag.get("evidence")),
+        compact(flag.get("decision")),
     )
 
 
@@ -167,7 +167,7 @@ def _decision(action: DirectorAction) -> DecisionEntry:
         action.who,
         action.kind,
         action.target,
-        _compact(data["payload"]),
+        compact(data["payload"]),
         action.reason,
     )
 
@@ -188,7 +188,7 @@ def action_json(action: DirectorAction) -> dict[str, Any]:
     }
 
 
-def _compact(value: Any) -> str:
+def compact(value: Any) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, str):

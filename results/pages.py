@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from results.chart import PaceChart, pace_chart, segment_pace
 from results.format import category_key, format_km, format_pace, search_key, slug
+from results.record_lines import RecordLine, record_book_line, record_line
 from timing.config import Race
 from timing.engine import EventResults, RaceResults
 from timing.folder import EventFolder
@@ -57,29 +58,6 @@ class FlagLine:
     label: str
     point: str
     decision: str  # the director's reason, if given
-
-
-@dataclass(frozen=True, slots=True)
-class RecordLine:
-    """A record the result breaks, equals or comes near, as the records work reports it."""
-
-    scope: str
-    group: str  # the record's sex and category, e.g. "M" or "F 35-39"
-    time: str  # the record's standing time
-    holder: str
-    margin: str
-    verdict: str  # broken, equalled, near ...
-    claim: str  # e.g. pending ratification
-
-    @property
-    def text(self) -> str:
-        head = f"{self.scope or 'unknown'} record" + (f" ({self.group})" if self.group else "")
-        was = " ".join(x for x in (self.time, f"by {self.holder}" if self.holder else "") if x)
-        parts = [x for x in (self.verdict, f"was {was}" if was else "") if x]
-        if self.margin:
-            parts.append(f"margin {self.margin}")
-        text = f"{head}: {', '.join(parts)}" if parts else head
-        return f"{text} ({self.claim})" if self.claim else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,32 +359,6 @@ def _decision_text(decision: Any) -> str:
                 return str(decision[key])
         return ""
     return "" if decision is None else str(decision)
-
-
-def record_line(record: dict[str, Any]) -> RecordLine:
-    def text(key: str) -> str:
-        value = record.get(key)
-        return "" if value is None else str(value)
-
-    return RecordLine(
-        text("scope"),
-        " ".join(x for x in (text("sex"), text("category")) if x),
-        text("time"),
-        text("holder"),
-        text("margin"),
-        text("verdict"),
-        text("claim"),
-    )
-
-
-def record_book_line(record: Record) -> str:
-    who = " ".join(x for x in (record.holder, f"({record.nation})" if record.nation else "") if x)
-    where = ", ".join(
-        x for x in (record.date.isoformat() if record.date else "", record.venue) if x
-    )
-    scope = " ".join(x for x in (record.scope, record.sex, record.category) if x)
-    text = f"{scope} record: {format_duration(record.time_ms)}"
-    return " ".join(x for x in (text, who, f"· {where}" if where else "") if x)
 
 
 def dq_reasons(actions: Iterable[DirectorAction]) -> dict[str, str]:

@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,14 +143,66 @@ def publish_site(
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> PublishSummary:
-    """Write the site into `out`; `progress(done, total)` is called as files are written."""
+    """Write the site into `out`; `progress(done, total)` is called as files are written.
+
+    The files are written into a staging folder inside `out` and moved into place only
+    once all of them are written: a full disk leaves `out` as it was.
+    """
+    made_out = not out.exists()
     earlier = prepare_folder(out, force)
+    staging = Path(tempfile.mkdtemp(prefix=".publishing-", dir=out))
+    try:
+        hashes, pages, size = _write_all(staging, folder, results, quarantined, generated_at,
+                                         actions, progress)  # fmt: skip
+        manifest = {
+            "generator": GENERATOR,
+            "version": 1,
+            "event": folder.event.name,
+            "generated_at": generated_at.isoformat(timespec="seconds"),
+            "files": dict(sorted(hashes.items())),
+        }
+        content = json_bytes(manifest)
+        (staging / MANIFEST).write_bytes(content)
+    except BaseException as exc:
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(out)  # a full disk fails the write, which names no file
+        shutil.rmtree(staging, ignore_errors=True)
+        if made_out and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    _move_into(staging, out)
+    shutil.rmtree(staging, ignore_errors=True)
+    removed = _remove_stale(out, earlier - hashes.keys())
+    return PublishSummary(len(hashes) + 1, pages, size + len(content), removed)
+
+
+def _move_into(source: Path, target: Path) -> None:
+    """Move the tree `source` into `target` by renames alone (a folder `target` lacks is
+    renamed whole), which need no space: a full disk cannot stop them half way."""
+    for entry in sorted(source.iterdir()):
+        there = target / entry.name
+        if entry.is_dir() and there.is_dir():
+            _move_into(entry, there)
+        else:
+            os.replace(entry, there)
+
+
+def _write_all(
+    staging: Path,
+    folder: EventFolder,
+    results: EventResults,
+    quarantined: int,
+    generated_at: datetime,
+    actions: Iterable[DirectorAction],
+    progress: Callable[[int, int], None] | None,
+) -> tuple[dict[str, str], int, int]:
+    """Every file of the site into `staging`: (SHA-256 by name, pages, bytes)."""
     total, files = site_files(folder, results, quarantined, generated_at, actions)
     hashes: dict[str, str] = {}
     made: set[Path] = set()
     size = pages = 0
     for done, (name, content) in enumerate(files, start=1):
-        target = out / name
+        target = staging / name
         if target.parent not in made:
             target.parent.mkdir(parents=True, exist_ok=True)
             made.add(target.parent)
@@ -157,17 +212,7 @@ def publish_site(
         pages += name.endswith(".html")
         if progress is not None and (done % 250 == 0 or done == total):
             progress(done, total)
-    removed = _remove_stale(out, earlier - hashes.keys())
-    manifest = {
-        "generator": GENERATOR,
-        "version": 1,
-        "event": folder.event.name,
-        "generated_at": generated_at.isoformat(timespec="seconds"),
-        "files": dict(sorted(hashes.items())),
-    }
-    content = json_bytes(manifest)
-    (out / MANIFEST).write_bytes(content)
-    return PublishSummary(len(hashes) + 1, pages, size + len(content), removed)
+    return hashes, pages, size
 
 
 def prepare_folder(out: Path, force: bool) -> set[str]:
@@ -175,6 +220,8 @@ def prepare_folder(out: Path, force: bool) -> set[str]:
     if out.exists() and not out.is_dir():
         raise ResultsError(f"{out} is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
+    for left in out.glob(".publishing-*"):  # the staging folder of a publish cut short
+        shutil.rmtree(left, ignore_errors=True)
     if not any(out.iterdir()):
         return set()
     earlier = read_manifest(out)

@@ -6,6 +6,9 @@ dismissed, else "pending ratification"; "confirmed" once the director confirms a
 event, course or age-group record. A runner on course gets the scopes of the records
 their projected finish beats. Confirmed records become records of the book
 (`confirmed_records`), which the engine re-reads until it settles.
+
+Each record line is measured against the best ratified mark and lists the faster
+reported or claimed marks beside it (`better_marks`): a claim is shown, never raced.
 """
 
 from __future__ import annotations
@@ -72,7 +75,8 @@ def records_of(
                 claim = "confirmed" if local else "pending ratification"
             else:
                 claim = "pending review" if doubted else "pending ratification"
-        result.records.append(record_json(record, time_ms - record.time_ms, found, claim))
+        better = book.better_marks(record)
+        result.records.append(record_json(record, time_ms - record.time_ms, found, claim, better))
 
 
 def confirmed_records(
@@ -122,6 +126,7 @@ def confirmed_records(
                     event.name,
                     source,
                     bib,
+                    ratified_by=f"{event.name} race director",
                 )
             )
     return found

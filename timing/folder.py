@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from timing.config import Event, load_event
+from timing.config import Event
+from timing.config_load import load_event
 from timing.errors import FolderError, Problem
 from timing.participants import Participant, load_participants
 from timing.records import Record, load_records
@@ -31,7 +32,7 @@ def load_folder(path: Path, formats: set[str] | None = None) -> EventFolder:
     people, more = load_participants(path / "participants.csv", event)
     problems += more
     records: list[Record] = []
-    if (path / "records.csv").exists():
+    if (path / "records.csv").exists() or (path / "records.csv").is_symlink():
         records, more = load_records(path / "records.csv")
         problems += more
     problems += _line_conflicts(event)

@@ -27,12 +27,12 @@ from timing.flags import (
     SHORT_LAP,
     Flag,
 )
-from timing.laps import LapBinding
+from timing.laps import LapBinding, min_lap_record
 from timing.passings import Passing
 from timing.records import RecordBook
 from timing.results import Lap
 from timing.times import format_duration
-from timing.validation import Runner, allowed_ms, record_ref, two_chips, wrong_way
+from timing.validation import Runner, allowed_ms, race_record, record_ref, two_chips, wrong_way
 
 MIN_LAPS_FOR_MEDIAN = 3
 
@@ -40,7 +40,12 @@ MIN_LAPS_FOR_MEDIAN = 3
 def validate_laps(
     runner: Runner, binding: LapBinding, laps: list[Lap], settings: Validation, book: RecordBook
 ) -> list[Flag]:
-    flags = short_laps(binding)
+    if runner.race.min_lap_ms is not None:
+        basis: object = "min_lap_s of the race in event.toml"
+    else:
+        record = min_lap_record(runner.race, book, settings)
+        basis = record_ref(record) if record is not None else "no world record: 10 m/s"
+    flags = short_laps(binding, basis)
     flags += missed_laps(runner, laps, settings, binding)
     flags += lap_pace(runner, laps, settings, book)
     counted = list(zip(binding.laps, laps, strict=True))
@@ -71,7 +76,8 @@ def _from(laps: list[Lap], index: int) -> str:
 # ---- SHORT_LAP ----------------------------------------------------------------------
 
 
-def short_laps(binding: LapBinding) -> list[Flag]:
+def short_laps(binding: LapBinding, basis: object) -> list[Flag]:
+    """`basis`: where the shortest lap comes from (event.toml, or the record it scales)."""
     flags = []
     for short in binding.short:
         ratio = short.since_ms / short.min_ms if short.min_ms else 0.0
@@ -84,6 +90,7 @@ def short_laps(binding: LapBinding) -> list[Flag]:
                     "after_lap": short.after_lap,
                     "since_previous": format_duration(short.since_ms),
                     "min_lap_time": format_duration(short.min_ms),
+                    "min_lap_from": basis,
                     "counted": short.key in binding.confirmed,
                     "reads": sum(c.reads for c in short.passing.crossings),
                 },
@@ -161,13 +168,13 @@ def _panel_between(runner: Runner, after_ms: int, before_ms: int) -> str:
 
 
 def lap_pace(runner: Runner, laps: list[Lap], settings: Validation, book: RecordBook) -> list[Flag]:
-    flags = []
+    flags: list[Flag] = []
+    record = race_record(book, runner.race, runner.person.sex)
+    if record is None:
+        return flags
     for i, lap in enumerate(laps):
         if lap.confirmed or lap.inferred or (i and laps[i - 1].inferred) or lap.length_m <= 0:
             continue  # a lap the director's decision made: short, or timed by estimate
-        record = book.pace_reference(runner.person.sex, lap.length_m)
-        if record is None:
-            continue
         scaled, allowed = allowed_ms(record, lap.length_m, settings)
         if lap.lap_time_ms >= allowed:
             continue

@@ -39,7 +39,7 @@ from timing.config import Race, Validation
 from timing.crossings import Crossing, LineKey
 from timing.participants import Participant
 from timing.passings import MANUAL_LINE, Passing, manual_crossing
-from timing.records import RecordBook, riegel_ms
+from timing.records import Record, RecordBook, riegel_ms
 from timing.results import Lap, Result, Split, rank
 from timing.times import pace_min_per_km
 
@@ -90,22 +90,29 @@ def clock_key(point_id: str, time_ms: int, tz: ZoneInfo) -> str:
     return f"{point_id}@{when:%H:%M:%S}.{time_ms % 1000 // 100}"
 
 
-def default_min_lap_ms(race: Race, book: RecordBook, settings: Validation) -> int:
-    """The fastest lap the record book allows anyone: the world record nearest the lap's
-    length, scaled to it by Riegel, less `pace_tolerance` (IMPLAUSIBLE_PACE's allowance),
-    for the faster sex."""
+def min_lap_record(race: Race, book: RecordBook, settings: Validation) -> Record | None:
+    """The record the default shortest lap comes from: of each sex's record of the
+    distance nearest the race's (IMPLAUSIBLE_PACE's record), the one allowing the
+    faster lap once scaled to it by Riegel."""
     assert race.lap_m is not None
-    allowed = []
-    for sex in ("F", "M"):
-        record = book.pace_reference(sex, race.lap_m)
-        if record is not None:
-            scaled = riegel_ms(
-                record.time_ms, record.distance_m, race.lap_m, settings.riegel_exponent
-            )
-            allowed.append(scaled * (1 - settings.pace_tolerance))
-    if not allowed:
+    lap_m = race.lap_m
+    found = [book.pace_reference(sex, race.distance_m, race.duration_ms) for sex in ("F", "M")]
+    return min(
+        (r for r in found if r is not None),
+        key=lambda r: riegel_ms(r.time_ms, r.distance_m, lap_m, settings.riegel_exponent),
+        default=None,
+    )
+
+
+def default_min_lap_ms(race: Race, book: RecordBook, settings: Validation) -> int:
+    """The fastest lap the record book allows anyone: `min_lap_record` scaled to the
+    lap, less `pace_tolerance` (IMPLAUSIBLE_PACE's allowance)."""
+    assert race.lap_m is not None
+    record = min_lap_record(race, book, settings)
+    if record is None:
         return round(race.lap_m * MIN_LAP_FALLBACK_MS_PER_M)
-    return round(min(allowed))
+    scaled = riegel_ms(record.time_ms, record.distance_m, race.lap_m, settings.riegel_exponent)
+    return round(scaled * (1 - settings.pace_tolerance))
 
 
 def min_lap_ms(race: Race, book: RecordBook, settings: Validation) -> int:

@@ -1,7 +1,8 @@
 """`participants.csv`: who runs, in which race and wave, wearing which chips.
 
-Header names, any column order, UTF-8 with or without BOM; columns RetroTime does
-not know are kept in `extra`. Every bad row is reported with its line number.
+Header names, any column order, UTF-8 with or without BOM (UTF-16 with a BOM, as
+spreadsheets save "Unicode text", is read too); columns RetroTime does not know are
+kept in `extra`. Every bad row is reported with its line number.
 
 `role` (optional) is `runner`, the default, or `spotter`: someone who runs beside a
 runner (`guides` names the bib), wearing chips so that their reads are known, but is
@@ -11,18 +12,23 @@ never timed, ranked or counted for anyone. A spotter may leave sex and age empty
 from __future__ import annotations
 
 import csv
+import difflib
+import io
 import itertools
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from timing.config import Event
 from timing.errors import Problem
+from timing.textfile import read_text
 
 REQUIRED = ("bib", "first_name", "last_name", "sex", "race", "wave", "chip_front")
 KNOWN = (*REQUIRED, "birth_date", "age", "chip_back", "club", "nation", "role", "guides")
 SEXES = ("F", "M", "X")
 ROLES = ("runner", "spotter")
+AGES = (3, 120)  # on race day, from the birth date or the age column
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +81,13 @@ def age_on(birth: date, day: date) -> int:
 
 def load_participants(path: Path, event: Event) -> tuple[list[Participant], list[Problem]]:
     file = path.name
-    problems: list[Problem] = []
+    text, problems = read_text(path, utf16=True)
+    if text is None:
+        return [], problems
+    rows = csv.DictReader(io.StringIO(text, newline=""))
+    people: list[Participant] = []
+    lines: list[int] = []
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except FileNotFoundError:
-        return [], [Problem(file, None, "-", "file not found")]
-    with handle:
-        rows = csv.DictReader(handle)
         header = [h.strip() for h in rows.fieldnames or []]
         rows.fieldnames = header
         missing = [c for c in REQUIRED if c not in header]
@@ -89,13 +95,14 @@ def load_participants(path: Path, event: Event) -> tuple[list[Participant], list
             missing.append("birth_date or age")
         if missing:
             return [], [Problem(file, 1, "header", f"missing column(s): {', '.join(missing)}")]
-        people: list[Participant] = []
-        lines: list[int] = []
         for row in rows:
             person = _row(file, rows.line_num, row, event, problems)
             if person is not None:
                 people.append(person)
                 lines.append(rows.line_num)
+    except csv.Error as exc:  # a field over the csv module's limit (131,072 characters)
+        line = rows.reader.line_num  # DictReader.line_num is not advanced on an error
+        problems.append(Problem(file, line, "-", f"{exc}; the rows after it not read"))
     _check_unique(file, people, lines, problems)
     _check_spotters(file, people, lines, problems)
     return people, problems
@@ -135,9 +142,11 @@ def _row(
     if race is None and spotter and not value["race"]:
         bad("race", "a spotter must be in a race: the race of the runner they guide")
     elif race is None:
-        bad("race", f"unknown race {value['race']!r}")
+        hint = _near(value["race"], [r.id for r in event.races])
+        bad("race", f"unknown race {value['race']!r}{hint}")
     elif race.wave(value["wave"]) is None:
-        bad("wave", f"unknown wave {value['wave']!r} of race {race.id!r}")
+        hint = _near(value["wave"], [w.id for w in race.waves])
+        bad("wave", f"unknown wave {value['wave']!r} of race {race.id!r}{hint}")
     if not value["chip_front"]:
         bad("chip_front", "is empty")
     back = value.get("chip_back") or None
@@ -166,6 +175,13 @@ def _row(
     )
 
 
+def _near(name: str, known: list[str]) -> str:
+    """`; did you mean 'half'?` for a near miss (a typo, another case), else nothing."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    folded = [k for k in known if k.casefold() == name.casefold()]
+    return f"; did you mean {(folded or close)[0]!r}?" if folded or close else ""
+
+
 def _age(value: dict[str, str], day: date, bad) -> tuple[date | None, int | None]:
     if value.get("birth_date"):
         try:
@@ -173,10 +189,18 @@ def _age(value: dict[str, str], day: date, bad) -> tuple[date | None, int | None
         except ValueError:
             bad("birth_date", f"{value['birth_date']!r} is not an ISO date like 1980-05-17")
             return None, None
-        return birth, age_on(birth, day)
+        age = age_on(birth, day)
+        if not AGES[0] <= age <= AGES[1]:
+            bad("birth_date", f"{birth} gives an age of {age} on race day ({day}), not "
+                f"{AGES[0]} to {AGES[1]}")  # fmt: skip
+            return None, None
+        return birth, age
     if value.get("age"):
-        if not value["age"].isdigit() or not 3 <= int(value["age"]) <= 120:
-            bad("age", f"{value['age']!r} is not an age in years")
+        # ASCII digits only: str.isdigit() takes "²", which int() refuses.
+        if not re.fullmatch(r"[0-9]{1,3}", value["age"]) or not (
+            AGES[0] <= int(value["age"]) <= AGES[1]
+        ):
+            bad("age", f"{value['age']!r} is not an age in years ({AGES[0]} to {AGES[1]})")
             return None, None
         return None, int(value["age"])
     bad("birth_date", "give birth_date or age")

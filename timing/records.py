@@ -1,8 +1,16 @@
 """`records.csv`: the record book a race is run against.
 
-Columns: scope, distance_m, sex, category, time, holder, nation, date, venue, source.
-Scopes: world, national, event, course, age-group. An empty sex or category means
-the record applies to everyone; a national record applies to runners of its nation.
+Columns: scope, distance_m, sex, category, time, holder, nation, date, venue, source,
+and the optional status, ratified_by and supersedes (files without them still load:
+their rows are ratified). Scopes: world, national, event, course, age-group. An empty
+sex or category means the record applies to everyone; a national record applies to
+runners of its nation.
+
+A mark's status is `ratified` (by a record body, named in `ratified_by`), `reported`
+(by a federation or reliable press) or `claimed` (by the athlete or organiser, not
+confirmed). Of the marks of one scope, distance, sex and category, the record a race
+is measured against is the best ratified one (else the best reported, else the best
+claimed); the faster marks of lower status are listed beside it (`better_marks`).
 
 The book is the shipped world bests (`timing/data/world_bests.csv`) with the event's
 records.csv over them: an event row replaces a shipped row of the same scope,
@@ -12,6 +20,7 @@ distance, sex and category (and nation, for national records) and adds the rest.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from timing.errors import Problem
+from timing.textfile import read_text
 from timing.times import format_duration, parse_duration
 
 WORLD_BESTS = Path(__file__).with_name("data") / "world_bests.csv"
@@ -36,8 +46,12 @@ COLUMNS = (
     "date",
     "venue",
     "source",
+    "status",
+    "ratified_by",
+    "supersedes",
 )
 SCOPES = ("world", "national", "event", "course", "age-group")
+STATUSES = ("ratified", "reported", "claimed")  # strongest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,23 +67,36 @@ class Record:
     venue: str
     source: str
     bib: str = ""  # set for a record confirmed from this event's own results
+    status: str = "ratified"  # ratified, reported or claimed
+    ratified_by: str = ""  # the record body, for a ratified mark
+    supersedes: str = ""  # the marks it bettered, "3:43:39 Xu Zhenjun 2004; ..."
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        """Ratified before reported before claimed, then the faster."""
+        return (STATUSES.index(self.status), self.time_ms)
 
 
 def load_records(path: Path) -> tuple[list[Record], list[Problem]]:
     file = path.name
-    problems: list[Problem] = []
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        rows = csv.DictReader(handle)
+    text, problems = read_text(path, utf16=True)
+    if text is None:
+        return [], problems
+    rows = csv.DictReader(io.StringIO(text, newline=""))
+    records = []
+    try:
         header = [h.strip() for h in rows.fieldnames or []]
         rows.fieldnames = header
         missing = [c for c in ("scope", "distance_m", "time") if c not in header]
         if missing:
             return [], [Problem(file, 1, "header", f"missing column(s): {', '.join(missing)}")]
-        records = []
         for row in rows:
             record = _row(file, rows.line_num, row, problems)
             if record is not None:
                 records.append(record)
+    except csv.Error as exc:  # a field over the csv module's limit (131,072 characters)
+        line = rows.reader.line_num  # DictReader.line_num is not advanced on an error
+        problems.append(Problem(file, line, "-", f"{exc}; the rows after it not read"))
     return records, problems
 
 
@@ -86,7 +113,7 @@ def _row(
         bad("scope", f"{value['scope']!r} must be one of {', '.join(SCOPES)}")
     try:
         distance = float(value["distance_m"])
-        if distance <= 0:
+        if not 0 < distance <= 1_000_000:  # also refuses nan and inf
             raise ValueError
     except ValueError:
         bad("distance_m", f"{value['distance_m']!r} is not a distance in metres")
@@ -99,6 +126,9 @@ def _row(
     except ValueError as exc:
         bad("time", str(exc))
         time_ms = 0
+    status = value.get("status", "").lower() or "ratified"
+    if status not in STATUSES:
+        bad("status", f"{value['status']!r} must be one of {', '.join(STATUSES)} or empty")
     when = None
     if value.get("date"):
         try:
@@ -118,6 +148,9 @@ def _row(
         when,
         value.get("venue", ""),
         value.get("source", ""),
+        status=status,
+        ratified_by=value.get("ratified_by", ""),
+        supersedes=value.get("supersedes", ""),
     )
 
 
@@ -154,7 +187,7 @@ class RecordBook:
 
     def __init__(self, records: Iterable[Record]) -> None:
         self.records = tuple(records)
-        self._pace: dict[tuple[str, int], Record | None] = {}
+        self._pace: dict[tuple[str, int, int | None], Record | None] = {}
 
     def applicable(
         self,
@@ -174,22 +207,52 @@ class RecordBook:
             if r.scope == "national" and r.nation and r.nation != nation:
                 continue
             key = _key(r)
-            if key not in best or r.time_ms < best[key].time_ms:
+            if key not in best or r.rank < best[key].rank:
                 best[key] = r
         order = {"world": 0, "national": 1, "event": 2, "course": 3, "age-group": 4}
         return sorted(best.values(), key=lambda r: (order.get(r.scope, 9), r.sex, r.category))
 
-    def pace_reference(self, sex: str, distance_m: float) -> Record | None:
-        """The world record the pace check scales from: the runner's sex where the book
-        has one, at the record distance nearest `distance_m`, the fastest there."""
-        cache_key = (sex, round(distance_m))
+    def better_marks(self, record: Record) -> list[Record]:
+        """The marks of the record's scope, distance, sex and category faster than it,
+        of lower status (reported or claimed beside a ratified record), fastest first."""
+        key = _key(record)
+        return sorted(
+            (
+                r
+                for r in self.records
+                if r is not record
+                and _key(r) == key
+                and r.time_ms < record.time_ms
+                and r.rank[0] > record.rank[0]
+            ),
+            key=lambda r: r.time_ms,
+        )
+
+    def pace_reference(
+        self, sex: str, distance_m: float, duration_ms: int | None = None
+    ) -> Record | None:
+        """The world record the pace checks scale from: the runner's sex where the book
+        has one, at the record distance nearest the race's `distance_m` (a timed race,
+        `duration_ms`: the distance whose record time is nearest the race's duration),
+        and there the record the race is measured against (`RecordBook.applicable`)."""
+        cache_key = (sex, round(distance_m), duration_ms)
         if cache_key not in self._pace:
             world = [r for r in self.records if r.scope == "world" and not r.category]
             mine = [r for r in world if r.sex == sex] or world
-            self._pace[cache_key] = min(
-                mine,
-                key=lambda r: (abs(math.log(r.distance_m / distance_m)), r.time_ms),
-                default=None,
+
+            def far(r: Record) -> float:
+                if duration_ms is not None:
+                    return abs(math.log(r.time_ms / duration_ms))
+                return abs(math.log(r.distance_m / distance_m))
+
+            nearest = min(mine, key=far, default=None)
+            self._pace[cache_key] = (
+                None
+                if nearest is None
+                else min(
+                    (r for r in mine if same_distance(r.distance_m, nearest.distance_m)),
+                    key=lambda r: r.rank,
+                )
             )
         return self._pace[cache_key]
 
@@ -211,7 +274,36 @@ def margin_text(margin_ms: int) -> str:
     return ("-" if margin_ms < 0 else "+" if margin_ms > 0 else "") + text
 
 
-def record_json(record: Record, margin_ms: int, verdict_: str, claim: str | None) -> dict[str, Any]:
+def mark_text(record: Record) -> str:
+    """A mark beside the record, e.g. `claimed 3:25:24 by Guillaume de Lustrac,
+    Saint-Paul-lès-Romans 2023`."""
+    where = " ".join(x for x in (record.venue, str(record.date.year) if record.date else "") if x)
+    text = f"{record.status} {format_duration(record.time_ms)}"
+    text += f" by {record.holder}" if record.holder else ""
+    return f"{text}, {where}" if where else text
+
+
+def mark_json(record: Record) -> dict[str, Any]:
+    return {
+        "time": format_duration(record.time_ms),
+        "holder": record.holder,
+        "nation": record.nation,
+        "date": record.date.isoformat() if record.date else None,
+        "venue": record.venue,
+        "status": record.status,
+        "ratified_by": record.ratified_by,
+        "source": record.source,
+        "text": mark_text(record),
+    }
+
+
+def record_json(
+    record: Record,
+    margin_ms: int,
+    verdict_: str,
+    claim: str | None,
+    better: Iterable[Record] = (),
+) -> dict[str, Any]:
     return {
         "scope": record.scope,
         "distance_m": record.distance_m,
@@ -223,6 +315,10 @@ def record_json(record: Record, margin_ms: int, verdict_: str, claim: str | None
         "date": record.date.isoformat() if record.date else None,
         "venue": record.venue,
         "source": record.source,
+        "status": record.status,
+        "ratified_by": record.ratified_by,
+        "supersedes": record.supersedes,
+        "better_marks": [mark_json(r) for r in better],
         "margin_ms": margin_ms,
         "margin": margin_text(margin_ms),
         "verdict": verdict_,

@@ -1,10 +1,14 @@
 """Persistence: the append-only journal of raw reads, quarantined lines and director
 actions, through SQLModel on an SQLite file (WAL) or PostgreSQL by URL.
 
-Only inputs are stored; results are rebuilt from them (DESIGN.md, the invariant).
-Raw reads arrive in bulk, so they are written with the driver's executemany in one
-transaction (the ORM's add_all runs ~15k rows/s, executemany ~1M); the ORM serves the
-small tables. One writer at a time: ids of raw reads are allocated under a write lock.
+Only inputs are stored; results are rebuilt from them. Raw reads arrive in bulk, so
+they are written with the driver's executemany in one transaction (the ORM's add_all
+runs ~15k rows/s, executemany ~1M); the ORM serves the small tables. One writer at a
+time: ids of raw reads are allocated under a write lock.
+
+A storage fault (a full disk, a read-only folder, a journal locked by another program)
+raises `StorageError`, whose message says what failed, where, and what to do; every
+transaction committed before it is kept, so the same command run again resumes.
 """
 
 from __future__ import annotations
@@ -12,14 +16,18 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, Column, UniqueConstraint, event, func, text
 from sqlalchemy.engine import Engine as SAEngine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 from timing.engine import ReadRow
+from timing.store_faults import StorageError as StorageError
+from timing.store_faults import storage_fault
 
 
 class RawRead(SQLModel, table=True):
@@ -64,18 +72,12 @@ class DirectorAction(SQLModel, table=True):
 
 
 _QUARANTINE_COLUMNS = ("reader_id", "source", "seq", "raw_line", "reason", "received_ms")
+# A line that did not parse: (reader, source, seq, raw line, reason, received ms).
+QuarantineRow = tuple[str, str, int, str, str, int]
 
 # A read to journal: (reader, source, seq, antenna, chip, time ms, rssi, reader_seq,
 # received ms, raw line).
 JournalRow = tuple[str, str, int, int, str, int, float | None, int | None, int, str]
-# A line that did not parse: (reader, source, seq, raw line, reason, received ms).
-QuarantineRow = tuple[str, str, int, str, str, int]
-
-
-def _quarantine_params(rows: Iterable[QuarantineRow]) -> list[QuarantineRow]:
-    return [(r, src, seq, escape_raw(raw), why, at) for r, src, seq, raw, why, at in rows]
-
-
 _READ_COLUMNS = (
     "id",
     "reader_id",
@@ -126,7 +128,8 @@ class Store:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        SQLModel.metadata.create_all(self.engine)
+        with self.faults("open the journal"):
+            SQLModel.metadata.create_all(self.engine)
         self._insert_reads = self._insert_sql("raw_reads", _READ_COLUMNS)
         self._insert_quarantine = self._insert_sql("quarantined_lines", _QUARANTINE_COLUMNS)
 
@@ -142,24 +145,47 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    @contextmanager
+    def _session(self, doing: str = "read the journal") -> Iterator[Session]:
+        with self.faults(doing), Session(self.engine) as session:
+            yield session
+
+    def faults(self, doing: str) -> _Faults:
+        """Turn the driver's storage errors met while `doing` into a `StorageError`."""
+        return _Faults(self, doing)
+
+    def check_writable(self) -> None:
+        """Raise `StorageError` now, not at the first read, if the journal cannot be
+        written: a write that is rolled back."""
+        with self.faults("write the journal"), self.engine.connect() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO director_actions (at_ms, who, kind, target, payload, reason) "
+                "VALUES (0, '', 'probe', '', '{}', '')"
+            )
+            conn.rollback()
+
     # ---- raw reads -----------------------------------------------------------------
 
     def append_reads(
-        self, rows: list[JournalRow], quarantined: Sequence[QuarantineRow] = ()
+        self,
+        rows: list[JournalRow],
+        quarantine: list[QuarantineRow] | None = None,
     ) -> tuple[list[ReadRow], bool]:
-        """Journal reads; return them as the engine takes them, with their new ids.
+        """Journal reads (and the lines quarantined beside them, in the same transaction,
+        so a fault keeps both or neither); return the reads as the engine takes them,
+        with their new ids.
 
         The second value is False when some rows were already stored (the same reader,
         source and sequence): the caller then rebuilds from the journal rather than
-        trust the returned ids. `quarantined` lines are written in the same transaction,
-        so a process killed at any point leaves both journals at the same line.
+        trust the returned ids.
         """
-        if not rows:
-            self.quarantine(list(quarantined))
+        if not rows and not quarantine:
             return [], True
-        with self.engine.begin() as conn:
-            if quarantined:
-                conn.exec_driver_sql(self._insert_quarantine, _quarantine_params(quarantined))
+        with self.faults("journal reads"), self.engine.begin() as conn:
+            if quarantine:
+                conn.exec_driver_sql(self._insert_quarantine, _quarantine_params(quarantine))
+            if not rows:
+                return [], True
             if self.is_sqlite:
                 conn.exec_driver_sql("SELECT 1")  # opens the transaction; the insert locks
             else:
@@ -175,7 +201,7 @@ class Store:
         """Every journalled read (with an id above `after`), in id order, as the engine
         takes them."""
         last = after
-        with self.engine.connect() as conn:
+        with self.faults("read the journal"), self.engine.connect() as conn:
             while True:
                 rows = conn.execute(
                     text(
@@ -193,7 +219,7 @@ class Store:
         """The highest sequence stored for one (reader, source), reads and quarantine alike.
 
         A lookup in the (reader, source, seq) unique index, not a scan of the journal."""
-        with Session(self.engine) as session:
+        with self._session() as session:
             return max(
                 session.exec(
                     select(func.max(model.seq)).where(
@@ -206,7 +232,7 @@ class Store:
 
     def seqs_of(self, reader: str, source: str) -> list[int]:
         """Every sequence stored for one stream, reads and quarantined lines alike."""
-        with Session(self.engine) as session:
+        with self._session() as session:
             seqs: list[int] = []
             for model in (RawRead, QuarantinedLine):
                 seqs += session.exec(
@@ -215,15 +241,15 @@ class Store:
         return seqs
 
     def last_read_id(self) -> int:
-        with Session(self.engine) as session:
+        with self._session() as session:
             return session.exec(select(func.max(RawRead.id))).one() or 0
 
     def count_reads(self) -> int:
-        with Session(self.engine) as session:
+        with self._session() as session:
             return session.exec(select(func.count()).select_from(RawRead)).one()
 
     def reads_of_chips(self, chips: Iterable[str]) -> list[RawRead]:
-        with Session(self.engine) as session:
+        with self._session() as session:
             query = select(RawRead).where(RawRead.chip.in_(list(chips))).order_by(RawRead.id)
             return _unescaped(list(session.exec(query)))
 
@@ -233,17 +259,17 @@ class Store:
         """Lines that did not parse: (reader, source, seq, raw line, reason, received ms)."""
         if not rows:
             return
-        with self.engine.begin() as conn:
+        with self.faults("journal quarantined lines"), self.engine.begin() as conn:
             conn.exec_driver_sql(self._insert_quarantine, _quarantine_params(rows))
 
     def quarantined(self) -> list[QuarantinedLine]:
-        with Session(self.engine) as session:
+        with self._session() as session:
             return _unescaped(
                 list(session.exec(select(QuarantinedLine).order_by(QuarantinedLine.id)))
             )
 
     def count_quarantined(self) -> int:
-        with Session(self.engine) as session:
+        with self._session() as session:
             return session.exec(select(func.count()).select_from(QuarantinedLine)).one()
 
     # ---- director actions ----------------------------------------------------------
@@ -259,16 +285,37 @@ class Store:
             payload=json.dumps(payload, sort_keys=True),
             reason=reason,
         )
-        with Session(self.engine) as session:
+        with self._session("journal a director action") as session:
             session.add(action)
             session.commit()
             session.refresh(action)
         return action
 
     def actions(self, after: int = 0) -> list[DirectorAction]:
-        with Session(self.engine) as session:
+        with self._session() as session:
             query = select(DirectorAction).where(DirectorAction.id > after)
             return list(session.exec(query.order_by(DirectorAction.id)))
+
+
+def _quarantine_params(rows: list[QuarantineRow]) -> list[QuarantineRow]:
+    return [(r, src, seq, escape_raw(raw), why, at) for r, src, seq, raw, why, at in rows]
+
+
+class _Faults:
+    """The context of `Store.faults`: a driver error about storage becomes one
+    `StorageError` naming the journal; every other error passes unchanged."""
+
+    def __init__(self, store: Store, doing: str) -> None:
+        self.store, self.doing = store, doing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, _tb: Any) -> None:
+        if isinstance(exc, DBAPIError):
+            fault = storage_fault(self.store.engine.url, self.doing, exc.orig)
+            if fault is not None:
+                raise fault from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -5,7 +5,9 @@ evidence (DESIGN.md, "Backwards validation: the physical model"):
 
 - WRONG_WAY: at a gate, a chip crossed the downstream line before the upstream one.
 - IMPLAUSIBLE_PACE: a segment faster than the backwards world record allows, scaled
-  to the segment by Riegel (T2 = T1 x (D2/D1)^1.06), less a tolerance.
+  to the segment by Riegel (T2 = T1 x (D2/D1)^1.06), less a tolerance. The record is
+  the one of the book's distance nearest the race's (`race_record`): a 5000 m race is
+  held to the 5000 m best, a marathon's 5 km segment to the marathon's.
 - MISSED_SPLIT: a runner seen at later points but not at an intermediate one; the
   evidence says whether a missed read or a shortcut is the likelier story. A read at
   the point's oncoming panel (a backup antenna) or a manual passing clears it.
@@ -160,10 +162,10 @@ def implausible_pace(runner: Runner, settings: Validation, book: RecordBook) -> 
     previous_m, previous_point = 0.0, None
     if runner.passings and runner.passings[0].index == 0:
         previous_point = runner.race.points[0].id
+    record = race_record(book, runner.race, runner.person.sex)
     for split in runner.splits:
         length = split.distance_m - previous_m
-        record = book.pace_reference(runner.person.sex, length) if length > 0 else None
-        if record is not None:
+        if record is not None and length > 0:
             scaled, allowed = allowed_ms(record, length, settings)
             if split.segment_time_ms < allowed:
                 faster = (allowed - split.segment_time_ms) / allowed
@@ -189,12 +191,22 @@ def implausible_pace(runner: Runner, settings: Validation, book: RecordBook) -> 
     return flags
 
 
+def race_record(book: RecordBook, race: Race, sex: str) -> Record | None:
+    """The record IMPLAUSIBLE_PACE and the lap checks scale from: the world record of
+    the book's distance nearest the race's (a timed race: nearest its duration)."""
+    return book.pace_reference(sex, race.distance_m, race.duration_ms)
+
+
 def record_ref(record: Record) -> dict[str, object]:
     return {
         "holder": record.holder,
         "sex": record.sex,
         "distance_m": record.distance_m,
         "time": format_duration(record.time_ms),
+        "date": record.date.isoformat() if record.date else None,
+        "venue": record.venue,
+        "status": record.status,
+        "ratified_by": record.ratified_by,
     }
 
 

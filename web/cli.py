@@ -21,13 +21,14 @@ from readers.formats import format_names
 from timing.folder import EventFolder
 from timing.report import results_json
 from timing.store import Store
+from web import cli_support as support
 from web.cli_publish import evidence, publish
 from web.cli_support import console, database_option, err, event_folder, journal_url
 from web.replay import replay
 from web.settings import Settings, hash_password, load_tokens
 
 
-@click.group()
+@click.group(cls=support.Main)
 @click.version_option(package_name="retrotime")
 def main() -> None:
     """RetroTime: timing for backwards running races."""
@@ -53,6 +54,7 @@ def check(event_dir: Path) -> None:
             f"{people} participant(s), chips {'+'.join(race.chips)}, "
             f"ranked by {race.ranking} time"
         )
+    support.print_changed_settings(event)
     console.print(f"  {len(folder.participants)} participants, {len(folder.records)} records: OK")
 
 
@@ -111,7 +113,8 @@ def replay_command(
     quarantined = store.count_quarantined()
     data = results_json(folder.event.name, results, quarantined, folder.event.timezone)
     if json_out:
-        json_out.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        support.write_file(json_out, text.encode())
     if table:
         _print_tables(data)
     finishers = sum(1 for r in data["races"] for x in r["results"] if x["status"] == "FIN")
@@ -294,6 +297,7 @@ def agent(
     import logging
 
     from readers.agent import AgentError, UplinkRejected, run_agent
+    from readers.llrp_source import with_antennas
 
     day = None
     if event_dir is not None:
@@ -302,6 +306,8 @@ def agent(
         if reader is None:
             raise click.BadParameter(f"unknown reader {reader_id!r}", param_hint="--reader")
         port_url = port_url or reader.port
+        if port_url.startswith("tcp://"):  # an LLRP reader inventories the points' antennas
+            port_url = with_antennas(port_url, folder.event.antennas_of(reader_id))
         format_name = format_name or reader.format
         baudrate = baudrate or reader.baudrate
         tz_name = tz_name or folder.event.timezone.key
@@ -365,6 +371,7 @@ def serve(
     if not password:
         password = click.prompt("Director password", hide_input=True, confirmation_prompt=True)
     settings = _settings(folder, password, tokens_file, redis_url, database_url)
+    support.check_journal(settings.database_url)  # one that cannot be written: say so now
     console.print(
         f"RetroTime live: http://{host}:{port}/  ·  director: http://{host}:{port}"
         f"/director  ·  agent tokens in {tokens_file or event_dir / 'tokens.toml'}"

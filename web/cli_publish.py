@@ -23,6 +23,7 @@ from rich.progress import (
 
 from results.errors import ResultsError, SiteRefused
 from results.evidence import write_evidence
+from results.evidence_print import pdf_available
 from results.site import publish_site
 from timing.errors import TimingError
 from timing.store import Store
@@ -138,7 +139,8 @@ def evidence(
     generated_at: str | None,
     database_url: str | None,
 ) -> None:
-    """Write the record evidence pack of one bib: raw reads, crossings, flags, decisions."""
+    """Write the record evidence pack of one bib: raw reads, crossings, flags, decisions,
+    and the documents of a record claim (cover letter, log book, statements) to print."""
     folder = event_folder(event_dir)
     when = _generated_at(generated_at)
     store = Store(journal_url(folder, database_url))
@@ -151,3 +153,6 @@ def evidence(
     finally:
         store.close()
     console.print(f"{out_file} ({size:,} bytes) SHA-256 {digest}", highlight=False)
+    no_pdf = pdf_available()
+    if no_pdf is not None:
+        err.print(f"[yellow]{no_pdf}; the HTML documents print from any browser[/]")

@@ -71,6 +71,8 @@ def ingest_log(
     replies = 0
 
     def flush() -> None:
+        # Reads and quarantined lines up to here in one transaction: a fault (a full
+        # disk, a kill) keeps both or neither, so a rerun resumes after the last seq.
         nonlocal clean
         rows, ok = store.append_reads(batch, bad)
         engine.add_reads(rows)

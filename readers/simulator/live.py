@@ -2,7 +2,8 @@
 
 The race clock runs `speed` times faster than the wall clock; each line is written
 when its time comes. The link is a pyserial URL (`/dev/pts/7`, `socket://host:port`,
-`rfc2217://...`) or an open file descriptor, e.g. the master side of
+`rfc2217://...`), `tcp://HOST:PORT` for an LLRP reader (an emulated reader serves
+the lines there as tag reports), or an open file descriptor, e.g. the master side of
 `os.openpty()` whose slave the reader agent opens. (A pty slave nobody has opened
 yet is in cooked mode and echoes: put it in raw mode, `tty.setraw(slave)`, first.)
 
@@ -60,7 +61,14 @@ def stream_live(
     term = sim.format(reader_id).terminator
     stats = StreamStats()
     lines = sim.timed_lines(reader_id)
-    if isinstance(port_url, int):
+    if isinstance(port_url, str) and port_url.startswith("tcp://"):  # an LLRP reader
+        from readers.llrp_emulator import serve_lines
+
+        def pump(write: Callable[[bytes], bool]) -> None:
+            _pump(lines, write, term, speed, stop, stats, start_ms, started_at)
+
+        serve_lines(port_url, pump, stop)
+    elif isinstance(port_url, int):
         with _FdLink(port_url, stop, write_timeout) as link:
             _pump(lines, link.write, term, speed, stop, stats, start_ms, started_at)
     else:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from readers.formats import format_names
+from results.evidence import write_evidence
 from results.site import publish_site
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder, load_folder
@@ -64,3 +65,29 @@ def copy_journal(url: str, path: Path) -> str:
         source.backup(target)
     source.close()
     return f"sqlite:///{path}"
+
+
+BIB = "506"  # the half marathon's winner
+
+
+@pytest.fixture(scope="session")
+def journal(example: Example, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A copy of the example's journal: the decisions recorded here stay here."""
+    return copy_journal(example.url, tmp_path_factory.mktemp("evidence") / "journal.db")
+
+
+@pytest.fixture(scope="session")
+def pack(example: Example, journal: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = Store(journal)
+    store.record_action("director", "status", BIB, {"status": "DQ"}, "testing a DQ")
+    store.record_action("director", "status", BIB, {"status": ""}, "DQ withdrawn")
+    store.record_action("director", "status", "101", {"status": "DNF"}, "someone else")
+    gun = example.folder.event.races[0].waves[0].gun_ms
+    store.record_action(
+        "director", "gun", "half", {"race": "half", "wave": "H1", "time_ms": gun}, "gun"
+    )
+    engine = build_engine(example.folder, store)
+    out = tmp_path_factory.mktemp("evidence") / f"bib-{BIB}.zip"
+    write_evidence(out, engine, store, BIB, GENERATED)
+    store.close()
+    return out

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,3 +115,30 @@ def test_print_hides_the_controls(page, site: Path) -> None:
     assert page.locator("#results").is_visible()
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")
+
+
+def test_log_book_and_witness_form_print_with_the_splits(page, pack: Path, tmp_path: Path) -> None:
+    """Chromium prints the pack's log book and witness statements to PDF; the PDF's text
+    holds the athlete's name and every chip split."""
+    from pypdf import PdfReader
+
+    from tests.results.conftest import BIB
+
+    with zipfile.ZipFile(pack) as archive:
+        archive.extractall(tmp_path)
+        splits = archive.read(f"evidence-{BIB}/splits.csv").decode("utf-8-sig").splitlines()
+    chip_times = [line.split(",")[2] for line in splits[1:]]
+    assert len(chip_times) == 4  # 5k, 10k, 15k, finish
+    for name in ("log_book", "witness_statements"):
+        page.goto((tmp_path / f"evidence-{BIB}" / "documents" / f"{name}.html").as_uri())
+        pdf = page.pdf(format="A4", print_background=True)
+        reader = PdfReader(io.BytesIO(pdf))
+        # Words as the PDF holds them, lines rejoined (a name may wrap).
+        text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+        assert "Ines Fernández" in text, name
+        for chip_time in chip_times:
+            assert chip_time in text, (name, chip_time)
+        if name == "witness_statements":  # one form per page, two witnesses
+            assert len(reader.pages) >= 2
+            assert "Witness statement 1 of 2" in reader.pages[0].extract_text()
+            assert "Witness statement 2 of 2" not in reader.pages[0].extract_text()

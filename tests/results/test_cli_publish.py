@@ -71,6 +71,7 @@ def test_evidence_command_writes_a_verified_pack(example: Example, tmp_path: Pat
     assert hashlib.sha256(out.read_bytes()).hexdigest() in result.output.replace("\n", "")
     with zipfile.ZipFile(out) as archive:
         assert verify(archive) == []
+        assert "evidence-506/documents/log_book.html" in archive.namelist()
 
     args[2] = "nobody"
     missing = CliRunner().invoke(evidence, args)

@@ -13,35 +13,10 @@ import pytest
 
 from results.errors import ResultsError
 from results.evidence import SUMS, verify, write_evidence
-from tests.results.conftest import GENERATED, Example, copy_journal
+from tests.results.conftest import BIB, GENERATED, Example
 from tests.results.htmlcheck import check_page
 from timing.store import Store
 from web.replay import build_engine
-
-BIB = "506"  # the half marathon's winner
-
-
-@pytest.fixture(scope="module")
-def journal(example: Example, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A copy of the example's journal: the decisions recorded here stay here."""
-    return copy_journal(example.url, tmp_path_factory.mktemp("evidence") / "journal.db")
-
-
-@pytest.fixture(scope="module")
-def pack(example: Example, journal: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    store = Store(journal)
-    store.record_action("director", "status", BIB, {"status": "DQ"}, "testing a DQ")
-    store.record_action("director", "status", BIB, {"status": ""}, "DQ withdrawn")
-    store.record_action("director", "status", "101", {"status": "DNF"}, "someone else")
-    gun = example.folder.event.races[0].waves[0].gun_ms
-    store.record_action(
-        "director", "gun", "half", {"race": "half", "wave": "H1", "time_ms": gun}, "gun"
-    )
-    engine = build_engine(example.folder, store)
-    out = tmp_path_factory.mktemp("evidence") / f"bib-{BIB}.zip"
-    write_evidence(out, engine, store, BIB, GENERATED)
-    store.close()
-    return out
 
 
 def read(archive: zipfile.ZipFile, name: str) -> bytes:

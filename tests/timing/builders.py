@@ -5,6 +5,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
+from timing.errors import FolderError
+from timing.folder import load_folder
+
 EVENT_TOML = """\
 [event]
 name = "Test Retro Half"
@@ -97,6 +102,18 @@ def write_folder(
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def problems(path: Path, formats: set[str] | None = None) -> list[str]:
+    """The problems of a folder that must not load, as `retrotime check` prints them."""
+    with pytest.raises(FolderError) as caught:
+        load_folder(path, formats)
+    return [str(p) for p in caught.value.problems]
+
+
+def line_of(text: str, part: str) -> int:
+    """The number of the first line of `text` holding `part`."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if part in line)
 
 
 def person(bib: int, sex: str = "F", birth: str = "1985-06-01", wave: str = "A") -> dict[str, str]:

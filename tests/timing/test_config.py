@@ -1,20 +1,13 @@
 """The folder validator: every problem at once, each with file, line and field."""
 
 import re
+from dataclasses import fields
 from pathlib import Path
 
-import pytest
-
-from tests.timing.builders import EVENT_TOML, person, write_folder
-from timing.config import DEFAULT_WATCH_MARGIN, VALIDATION_BOUNDS, Validation
-from timing.errors import FolderError
+from tests.timing.builders import EVENT_TOML, person, problems, write_folder
+from timing.config import ReaderConfig, Validation
 from timing.folder import load_folder
-
-
-def problems(path: Path, formats: set[str] | None = None) -> list[str]:
-    with pytest.raises(FolderError) as caught:
-        load_folder(path, formats)
-    return [str(p) for p in caught.value.problems]
+from timing.settings import REQUIRED, SETTINGS, defaults, readme_table
 
 
 def test_good_folder_loads(tmp_path: Path) -> None:
@@ -121,7 +114,6 @@ def test_validation_rules_and_records_tables(tmp_path: Path) -> None:
     assert event.validation.riegel_exponent == 1.06  # a default
     assert event.dq_on == ("WRONG_WAY", "CHIP_SEPARATED")
     assert (event.watch_margin, event.world_bests) == (0.1, False)
-    assert not {"validation", "rules", "records"} & set(event.extra)
 
 
 def test_validation_defaults(tmp_path: Path) -> None:
@@ -159,20 +151,26 @@ def test_bad_validation_keys_reported_with_lines(tmp_path: Path) -> None:
     )
 
 
-def test_readme_documents_every_validation_key_with_its_default() -> None:
+def test_readme_documents_every_key_with_its_default_and_range() -> None:
+    """The README's key table is the settings table, row for row (regenerate it with
+    `python -m timing.settings`)."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    rows = {}
-    for line in readme.splitlines():
-        match = re.match(r"^\| `\[(\w+)\] (\w+)` \| `?([^`|]+?)`? \|", line)
-        if match:
-            rows[match[1], match[2]] = match[3].strip()
-    defaults = Validation()
-    for key in VALIDATION_BOUNDS:
-        assert float(rows["validation", key]) == getattr(defaults, key), key
-    assert rows["rules", "dq_on"] == "[]"
-    assert float(rows["records", "watch_margin"]) == DEFAULT_WATCH_MARGIN
-    assert rows["records", "world_bests"] == "true"
-    assert len(rows) == len(VALIDATION_BOUNDS) + 3
+    table = readme_table()
+    assert table in readme
+    key_row = re.compile(r"^\| `\[\[?[\w.]+\]\]? \w+` \|")
+    rows = [line for line in readme.splitlines() if key_row.match(line)]
+    assert rows == table.splitlines()[2:]  # no other key row, none twice
+    documented = {row.split(" | ")[0][3:-1]: row.split(" | ")[1] for row in rows}
+    assert documented["[validation] pace_tolerance"] == "`0.03`"
+    assert documented["[[readers]] baudrate"] == "`9600`"
+    assert len(documented) == len(SETTINGS)
+
+
+def test_the_models_take_their_defaults_from_the_settings_table() -> None:
+    assert {f.name: f.default for f in fields(Validation)} == defaults("validation")
+    reader = {f.name: f.default for f in fields(ReaderConfig)}
+    assert reader.keys() == defaults("readers").keys()
+    assert all(reader[k] == v for k, v in defaults("readers").items() if v is not REQUIRED)
 
 
 def test_a_short_row_says_so(tmp_path: Path) -> None:

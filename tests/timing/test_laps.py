@@ -355,19 +355,21 @@ def test_implausible_pace_per_lap(tmp_path: Path):
     assert flag["evidence"]["lap"] == 6 and flag["evidence"]["segment_time"] == "0:01:40.0"
     # the women's half marathon record scaled to 400 m, less 3 %
     assert flag["evidence"]["allowed_time"] == "0:01:58.3"
-    assert results["2"].flags == []  # a man's 400 m record allowance is 1:27.4
+    assert results["2"].flags == []  # a man's lap allowance (the 5000 m best) is 1:17.2
 
 
 def test_default_min_lap_is_the_fastest_lap_the_records_allow(folder: EventFolder):
     engine = Engine(folder)
-    assert engine.min_lap_ms == {"5k": 87_401, "hour": 87_401}
+    # The 5000 m race from the 5000 m best (19:16.99), the hour from the 10 km best
+    # (39:20, the record time nearest an hour), each scaled to 400 m, less 3 %.
+    assert engine.min_lap_ms == {"5k": 77_157, "hour": 75_486}
     data = results_json("x", engine.results(), 0, folder.event.timezone)
     race = data["races"][0]
     assert (race["laps"], race["lap_m"], race["duration"], race["min_lap_s"]) == (
         13,
         400.0,
         None,
-        87.401,
+        77.157,
     )
     assert data["races"][1]["duration"] == "1:00:00.0" and data["races"][1]["laps"] is None
 

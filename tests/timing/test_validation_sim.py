@@ -11,8 +11,8 @@ Truth, per (bib, code, point):
 - WRONG_WAY, MISSED_SPLIT: the injected point.
 - CHIP_SEPARATED: per runner; the flag names the point where the chips are first seen
   apart, which is later than the injected point when, say, the carrier cut the course.
-- IMPLAUSIBLE_PACE: a segment whose true time (the simulator's) beats the record
-  allowance; segments within 0.5 % of the allowance count neither way.
+- IMPLAUSIBLE_PACE: a segment whose true time (the simulator's) beats the allowance of
+  the record nearest the race's distance; segments within 0.5 % of it count neither way.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from readers.simulator.runners import sorted_points
 from tests.timing.sim_event import feed, write_event
 from timing.engine import Engine
 from timing.flags import FLAG_CODES, LAP_CODES
-from timing.validation import allowed_ms
+from timing.validation import allowed_ms, race_record
 from web.course import course_from_folder
 
 SEEDS = (1, 2, 3, 4)
@@ -75,7 +75,9 @@ def _race(seed: int, root: Path) -> Outcome:
             if p.id in truth["points"]
         ]
         for (d0, t0, _), (d1, t1, point) in itertools.pairwise(passed):
-            record = engine.book.pace_reference(people[bib].sex, d1 - d0)
+            race = folder.event.race(truth["race"])
+            assert race is not None
+            record = race_record(engine.book, race, people[bib].sex)
             assert record is not None
             _, allowed = allowed_ms(record, d1 - d0, folder.event.validation)
             key = (seed, bib, "IMPLAUSIBLE_PACE", point)

@@ -48,8 +48,15 @@ def event_toml(chips: str = '["front", "back"]', extra: str = "") -> str:
     )
 
 
+RECORDS_HEADER = "scope,distance_m,sex,category,time,holder,nation,date,venue,source\n"
+
+
 def make_folder(
-    path: Path, extra: str = "", one_chip: bool = False, records: str | None = None
+    path: Path,
+    extra: str = "",
+    one_chip: bool = False,
+    records: str | None = None,
+    records_header: str = RECORDS_HEADER,
 ) -> EventFolder:
     people = [person(101), person(102, "M"), person(103, "F", "1960-01-01"), person(104, "X")]
     if one_chip:
@@ -57,10 +64,7 @@ def make_folder(
     toml = event_toml('["front"]' if one_chip else '["front", "back"]', extra)
     write_folder(path, people, toml)
     if records is not None:
-        (path / "records.csv").write_text(
-            "scope,distance_m,sex,category,time,holder,nation,date,venue,source\n" + records,
-            encoding="utf-8",
-        )
+        (path / "records.csv").write_text(records_header + records, encoding="utf-8")
     return load_folder(path)
 
 
