@@ -69,6 +69,11 @@ REAL_LINES: dict[str, list[str]] = {
         "CLOCK 27-12-2020 17:34:16",
         "RACESTART 17:30:09.065",
     ],
+    "llrp": [
+        # The journal line of an LLRP tag report (README "Impinj LLRP readers", llrp.py).
+        "e2000017010b016210000001,1,-52.25,1700000000123456",
+        "3000e2801160600002084f7d6b1a,3,,1700000000987654",
+    ],
     "retrotime-csv": [
         # README, "Reader formats".
         "FIN,058003700123,2,2026-04-12T11:40:17.843+01:00,-48.5",
@@ -76,7 +81,8 @@ REAL_LINES: dict[str, list[str]] = {
     ],
 }
 
-SEPARATOR = {"ultra": ",", "ipico": "", "raceresult": ";", "wiclax": ";", "retrotime-csv": ","}
+SEPARATOR = {"ultra": ",", "ipico": "", "raceresult": ";", "wiclax": ";", "retrotime-csv": ",",
+             "llrp": ","}  # fmt: skip
 
 # Values the probes found breaking parsers: huge and long numbers (the int-string
 # limit), non-ASCII digits, float spellings, far dates, NUL and control bytes.

@@ -34,7 +34,7 @@ steps = st.lists(
 
 
 @pytest.mark.parametrize("name", sorted(REAL_LINES))
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(data=st.data())
 def test_mutated_real_lines_parse_or_raise_parse_error(name: str, data: st.DataObject) -> None:
     line = data.draw(st.sampled_from(REAL_LINES[name]))
