@@ -45,6 +45,7 @@ class ReaderConfig:
     port: str = _READER["port"]
     baudrate: int = _READER["baudrate"]
     clock_offset_s: float = _READER["clock_offset_s"]
+    devices: tuple[tuple[str, int], ...] = _READER["devices"]  # device names -> antennas
 
     @property
     def clock_offset_ms(self) -> int:

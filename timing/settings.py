@@ -228,6 +228,25 @@ class Codes(Kind):
 
 
 @dataclass(frozen=True)
+class Devices(Kind):
+    """A reader's own device or loop names mapped to antennas, `{ "deviceId" = 1 }`."""
+
+    fallback: Any = ()
+    range: str = "table of names to 1 to 65,535"
+
+    def parse(self, value: Any) -> Any:
+        pairs = value.items() if isinstance(value, dict) else value  # or the model's pairs
+        ok = isinstance(pairs, list | tuple | type({}.items())) and all(
+            isinstance(p, tuple | list) and len(p) == 2 and isinstance(p[0], str)
+            and isinstance(p[1], int) and not isinstance(p[1], bool) and 1 <= p[1] <= 65_535
+            for p in pairs
+        )  # fmt: skip
+        if not ok:
+            raise ValueError(f'must be a table of device names to antennas ({self.range})')
+        return tuple((name, antenna) for name, antenna in pairs)
+
+
+@dataclass(frozen=True)
 class Setting:
     table: str  # "timing", or "readers" for a key of each [[readers]] table
     key: str
@@ -301,6 +320,8 @@ SETTINGS: tuple[Setting, ...] = (
             "serial speed"),
     Setting("readers", "clock_offset_s", Number(-86_400.0, 86_400.0, unit=" s"), 0.0,
             "added to this reader's times to correct its clock"),
+    Setting("readers", "devices", Devices(), (),
+            'wiclax: the device\'s own loop names to antennas, { "deviceId" = 1 }', "none"),
     Setting("races", "id", Text(), REQUIRED, "referenced by participants.csv"),
     Setting("races", "name", Text(), None, "shown on the pages", "the id"),
     Setting("races", "distance_m", Number(1.0, 1_000_000.0, unit=" m"), None,

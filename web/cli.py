@@ -131,6 +131,12 @@ def replay_command(
         f"already stored) · crossings {results.crossings:,} · finishers {finishers:,} · "
         f"unknown chips {len(results.unknown_chips):,} · quarantined lines {quarantined:,}"
     )
+    console.print(f"read this time: {summary.counts}")
+    if summary.pending:
+        console.print(
+            f"{summary.pending} log(s) end in a line without its end of line: "
+            "left for the next replay, once the reader has written it"
+        )
     store.close()
 
 

@@ -2,16 +2,21 @@
 
 Each log line is journalled (idempotently: lines already stored from the same log
 are skipped), quarantined if it does not parse, and fed to the same engine the live
-service uses.
+service uses. Reads and quarantined lines are written together, batch by batch, so a
+replay killed at any point and run again stores exactly what one run would.
+
+A log still being written may end in the middle of a line: a last line without its
+end of line is left for the next replay, once the reader has finished writing it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from readers.counts import LineCounts
 from readers.formats import get_format
 from readers.read import FormatContext, ParseError
 from timing.actions import replay_actions
@@ -25,10 +30,12 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ReplaySummary:
-    lines: int = 0
+    lines: int = 0  # lines read this time: counts.lines
     new_reads: int = 0
     skipped_lines: int = 0  # already journalled by an earlier replay of the same log
     quarantined_new: int = 0
+    pending: int = 0  # logs whose last line has no end of line yet: read next time
+    counts: LineCounts = field(default_factory=LineCounts)  # of the lines read this time
 
 
 def build_engine(folder: EventFolder, store: Store, final: bool = False) -> Engine:
@@ -66,13 +73,14 @@ def ingest_log(
     """
     reader = folder.event.readers[reader_id]
     fmt = get_format(reader.format)
-    ctx = FormatContext(reader_id, folder.event.timezone, folder.event.date)
+    ctx = FormatContext(reader_id, folder.event.timezone, folder.event.date, reader.devices)
     source = f"log:{path.name}"
     upto = store.last_seq(reader_id, source)
     received = now_ms()
     batch: list[JournalRow] = []
     bad: list[QuarantineRow] = []
     clean = True
+    replies = 0
 
     def flush() -> None:
         # Reads and quarantined lines up to here in one transaction: a fault (a full
@@ -86,7 +94,10 @@ def ingest_log(
         batch.clear()
         bad.clear()
 
-    done = 0
+    def quarantine(seq: int, line: str, reason: str) -> None:
+        bad.append((reader_id, source, seq, line, reason, received))
+
+    done = quarantined = reads = 0
     # Universal newlines: readers end lines with CR (Wiclax), LF or CRLF. Latin-1 maps
     # every byte to one character, as the serial sources do, so the raw line is exact.
     with path.open(encoding="latin-1", newline=None) as handle:
@@ -94,29 +105,29 @@ def ingest_log(
             if seq <= upto:
                 summary.skipped_lines += 1
                 continue
-            line = text.rstrip("\n")
+            if not text.endswith("\n"):
+                summary.pending += 1  # cut mid-line: the reader is still writing it
+                break
+            line = text[:-1]
             if not line or line.isspace():
+                replies += 1  # a blank separator, as RACE RESULT ends a list
                 continue
-            summary.lines += 1
             try:
                 read = fmt.parse(line, ctx)
             except ParseError as exc:
-                bad.append((reader_id, source, seq, line, exc.reason, received))
+                quarantine(seq, line, exc.reason)
+                quarantined += 1
                 continue
             if read is None:
-                continue  # a banner, heartbeat or reply: not a read
-            if read.reader != reader_id:
-                bad.append(
-                    (
-                        reader_id,
-                        source,
-                        seq,
-                        line,
-                        f"line is from reader {read.reader!r}, log is for {reader_id!r}",
-                        received,
-                    )
-                )
+                replies += 1  # a banner, heartbeat or reply: not a read
                 continue
+            if read.reader != reader_id:
+                quarantine(
+                    seq, line, f"line is from reader {read.reader!r}, log is for {reader_id!r}"
+                )
+                quarantined += 1
+                continue
+            reads += 1
             batch.append(
                 (
                     reader_id,
@@ -131,7 +142,7 @@ def ingest_log(
                     line,
                 )
             )
-            if len(batch) >= BATCH:
+            if len(batch) + len(bad) >= BATCH:
                 flush()
                 if progress is not None:
                     position = handle.buffer.tell()
@@ -140,6 +151,9 @@ def ingest_log(
     flush()
     if progress is not None:
         progress(path.stat().st_size - done)
+    counts = LineCounts(reads, replies, quarantined)
+    summary.counts = summary.counts + counts
+    summary.lines += counts.lines
     return clean
 
 

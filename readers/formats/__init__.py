@@ -2,8 +2,10 @@
 
 A format turns one line (without its terminator) into a `Read`, or `None` for a line
 that is not a read (banner, heartbeat, command reply), and raises `ParseError` for a
-line it cannot make sense of. `emit` writes a read as the hardware would. No format
-opens a port: sources (`readers/sources.py`) do the I/O.
+line it cannot make sense of: `parse` raises nothing else, whatever the line, and every
+read it returns is within the bounds of `readers.read` (storable, showable). `emit`
+writes a read as the hardware would. No format opens a port: sources
+(`readers/sources.py`) do the I/O.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from readers.read import FormatContext, Read
 class ReaderFormat(Protocol):
     name: str
     has_rssi: bool  # the format carries a signal strength per read
-    has_date: bool  # the format carries a date (else a time of day on ctx.day)
     terminator: bytes  # what the device ends a line with
 
     def parse(self, line: str, ctx: FormatContext) -> Read | None: ...

@@ -3,6 +3,7 @@
     aa0005800012860800012603062027472353          tag record (36 chars)
     aa00058000123b3200012603081222022f060080cd    with TTO fields (42 chars)
     ab000902260306051855443727cf                  control frame: not a read
+    ad...                                         page data frame: not a read
 
 | chars  | field       | notes                                                      |
 |--------|-------------|------------------------------------------------------------|
@@ -13,11 +14,17 @@
 | 20-25  | yymmdd      | decimal, reader-local date in ctx.tz, year 20yy            |
 | 26-31  | hhmmss      | decimal, reader-local time                                 |
 | 32-33  | hundredths  | **hex**: `27` = 0.39 s, `5f` = 0.95 s                      |
-| 34-39  | TTO         | index, page, status: only when TTO is on (ignored)         |
+| 34-39  | TTO         | index, page, status: only when TTO is on; page > 0 is data |
 | last 2 | checksum    | low byte of the sum of the ASCII codes after `aa`, hex     |
 
 A trailing `FS`/`LS` (first/last seen, written by some files) is accepted and left out
 of the checksum. IPICO has no RSSI.
+
+Frames that are valid but not reads parse to None (counted as status lines, never
+quarantined): `ab` control frames (status, replies), `ac`, `ad` page-data frames, and
+TTO records whose page byte is above 0, which carry a page of tag memory rather than
+the tag id (page 0 is the id; vendor "IPICO Reader Serial Protocol", 2007-11-20, and
+rusty-timer's notes on its TTO captures).
 
 Antenna: the record has no antenna; each reading unit has its own reader id. RetroTime
 reads the id as hex, `01`-`ff` are antennas 1-255, and `00` (the factory id, seen in
@@ -49,13 +56,12 @@ GET_DATE_TIME = 0x02
 class Ipico:
     name = "ipico"
     has_rssi = False
-    has_date = True
     terminator = b"\r\n"
 
     def parse(self, line: str, ctx: FormatContext) -> Read | None:
         text = line.strip()
-        if not text or text.startswith(("ab", "ac")):
-            return None  # control frames: see `parse_control`
+        if not text or text.startswith(("ab", "ac", "ad")):
+            return None  # control and page-data frames: see `parse_control`
         if not text.startswith("aa"):
             if " " in text:
                 return None  # the plain-text startup banner (answer to command 0x37)
@@ -68,6 +74,8 @@ class Ipico:
         reader_id = int(_hex(text[2:4], "reader id"), 16)
         chip = _hex(text[4:16], "tag id")
         _hex(text[16:20] + text[34:-2], "I/Q or TTO field")
+        if len(text) == 42 and text[36:38] != "00":
+            return None  # a TTO page of tag data, not a tag id
         wall = _wall_time(text[20:26], text[26:32])
         hundredths = _hundredths(text[32:34])
         time_ms = local_to_ms(wall, ctx.tz) + hundredths * 10
@@ -158,6 +166,8 @@ def parse_control(line: str) -> ControlFrame:
     data = text[8:-2]
     if length != 0xFF and len(data) != 2 * length:
         raise ParseError(f"control frame says {length} data bytes but has {len(data) / 2:g}")
+    if len(data) % 2:  # 0xff ("as many as follow") still needs whole bytes
+        raise ParseError(f"control frame data {data[:24]!r} is not whole bytes")
     return ControlFrame(int(text[2:4], 16), int(text[6:8], 16), bytes.fromhex(data))
 
 

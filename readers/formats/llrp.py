@@ -28,12 +28,12 @@ import re
 from dataclasses import dataclass
 
 from readers.formats import register
-from readers.read import FormatContext, ParseError, Read
+from readers.read import FormatContext, ParseError, Read, checked
 
 PLAUSIBLE_US = (946_684_800_000_000, 4_102_444_800_000_000)  # 2000-01-01 .. 2100-01-01 UTC
 _HEX = re.compile(r"(?:[0-9a-f]{2})+")
-_INT = re.compile(r"-?[0-9]+")
-_RSSI = re.compile(r"-?[0-9]+(?:\.[0-9]{1,2})?")
+_INT = re.compile(r"-?[0-9]{1,6}", re.ASCII)  # at most 6 digits: no int-string limit
+_RSSI = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{1,2})?", re.ASCII)  # -999.99 to 999.99 dBm
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ def parse_report(line: str) -> TagReport:
         raise ParseError(f"peak RSSI {rssi!r} is not dBm")
     uptime = when.startswith("u")
     digits = when[1:] if uptime else when
-    if not digits.isdigit():
+    if not (digits.isdigit() and digits.isascii() and len(digits) <= 19):
         raise ParseError(f"first-seen time {when!r} is not microseconds")
     return TagReport(bytes.fromhex(epc), int(antenna), float(rssi) if rssi else None,
                      int(digits), uptime)  # fmt: skip
@@ -96,8 +96,8 @@ class Llrp:
                 f"first-seen time {report.first_seen_us} µs is not a UTC time between 2000 "
                 "and 2100: is the reader's clock set?"
             )
-        return Read(ctx.reader, report.epc.hex(), report.antenna,
-                    report.first_seen_us // 1000, report.rssi)  # fmt: skip
+        return checked(Read(ctx.reader, report.epc.hex(), report.antenna,
+                            report.first_seen_us // 1000, report.rssi))  # fmt: skip
 
     def emit(self, read: Read, ctx: FormatContext) -> str:
         try:

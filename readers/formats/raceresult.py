@@ -5,22 +5,30 @@
                                     (pushed; built from the KB id=487 field list)
 
 The decoder deduplicates: one *passing* per transponder per crossing. Protocol >= 1.6
-always sends 20 fields (KB id=487); the session negotiates 2.0 first. Older layouts of
-7-9 fields (no active-transponder part, as in CrossMgr's RaceResultImport.py) also parse.
+always sends 20 fields (KB id=487); the session negotiates 2.0 first. Every older layout
+(7 to 16 fields, `...;MaxRSSI[;InternalData];IsActive[;Channel;LoopID;...]`, as in
+CrossMgr's RaceResultImport.py) starts with the same 7 fields and is read by them.
 
 | #  | field          | RetroTime                                                        |
 |----|----------------|------------------------------------------------------------------|
-| 0  | PassingNo      | reader_seq; starts at 1 in each passing file                     |
-| 1  | Transponder    | chip, verbatim (EventID is not folded in)                        |
+| 0  | PassingNo      | reader_seq, 1 to 2^63 - 1; starts at 1 in each passing file      |
+| 1  | Transponder    | chip, verbatim (EventID is not folded in), at most 128 characters |
 | 2  | Date           | yyyy-mm-dd local; `0000-00-0N` = clock never set, see below      |
 | 3  | Time           | hh:mm:ss.kkk local wall clock in ctx.tz                          |
 | 4  | EventID        | ignored                                                          |
 | 5  | Hits           | ignored                                                          |
-| 6  | MaxRSSI        | rssi as the decoder says it (passive 0-31); not numeric -> None  |
+| 6  | MaxRSSI        | rssi as the decoder says it (passive 0-31); a value that is not  |
+|    |                | a plain number within -999..999 -> None, the passing is kept     |
 | 10 | LoopID         | antenna when MaxRSSIAntenna is empty (active loops, 1-8)         |
 | 17 | FileNumber     | ignored here: the session follows the file through PASSINGS      |
-| 18 | MaxRSSIAntenna | antenna (1-8); if empty LoopID; if both empty (or 7-9 fields) 1  |
+| 18 | MaxRSSIAntenna | antenna (1-8); if empty LoopID; if both empty 1                  |
 | 7-9, 11-16, 19   | | ignored (InternalData, IsActive, Channel, ..., BoxName, BoxId)  |
+
+Older layouts: LoopID is field 10 of the 16-field layout (with InternalData) and field 9
+of the 15-field one; with 7-14 fields the antenna is 1. Antennas are 1 to 2^31 - 1.
+
+A line that is neither a passing, nor a reply to a documented command, nor a `#` push
+is a ParseError, so a passing log accounts for every line.
 
 Date-less passings: without GPS or SETTIME the Date is `0000-00-00` (`0000-00-01` after
 24 h) and Time counts from STARTOPERATION. Such a time is a counter, not a wall clock:
@@ -36,7 +44,19 @@ import re
 from datetime import date, datetime, time, timedelta
 
 from readers.formats import ReaderFormat, Session, register
-from readers.read import FormatContext, ParseError, Read, local_to_ms, ms_to_local
+from readers.read import (
+    ANTENNA_MAX,
+    RSSI_MAX,
+    RSSI_MIN,
+    SEQ_MAX,
+    FormatContext,
+    ParseError,
+    Read,
+    checked,
+    integer,
+    local_to_ms,
+    ms_to_local,
+)
 
 EOL = "\r\n"
 PROTOCOL = "2.0"
@@ -46,6 +66,18 @@ MAX_FETCH = 500  # passings per `<from>:<count>` request, so a long backlog stre
 
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?")
+_RSSI = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{1,6})?", re.ASCII)
+# Replies to the decoder's documented commands (KB id=19 and id=487) and "ONLY n".
+REPLIES = frozenset(
+    {
+        "GETPROTOCOL", "SETPROTOCOL", "PASSINGS", "GETTIME", "SETTIME", "SETSTARTTIME",
+        "SETGPSTIME", "GETSTATUS", "STARTOPERATION", "STOPOPERATION", "SETPUSHPASSINGS",
+        "GETCONFIG", "SETCONFIG", "GETACTIVESTATUS", "ONLY",
+    }
+)  # fmt: skip
+LAYOUT_FIELDS = frozenset(range(7, 17)) | {20}
+# LoopID by field count in the older layouts (with and without InternalData).
+_LEGACY_LOOP = {16: 10, 15: 9}
 
 
 def command(*parts: str) -> bytes:
@@ -54,8 +86,8 @@ def command(*parts: str) -> bytes:
 
 def decoder_time_ms(date_s: str, time_s: str, ctx: FormatContext) -> int:
     """Epoch ms of a decoder Date and Time (passing, GETTIME or STARTOPERATION reply)."""
-    d = _DATE.fullmatch(date_s)
-    t = _TIME.fullmatch(time_s)
+    d = _DATE.fullmatch(date_s) if date_s.isascii() else None
+    t = _TIME.fullmatch(time_s) if time_s.isascii() else None
     if d is None:
         raise ParseError(f"date {date_s!r} is not yyyy-mm-dd")
     if t is None:
@@ -105,58 +137,81 @@ def parse_gettime(line: str, ctx: FormatContext) -> int:
     return decoder_time_ms(parts[1], parts[2], ctx)
 
 
-def _int_field(value: str, name: str) -> int | None:
-    if not value:
+def _int_field(value: str, name: str, lo: int = 0, hi: int = SEQ_MAX) -> int | None:
+    return integer(value, name, lo, hi) if value else None
+
+
+def _rssi(text: str) -> float | None:
+    # Active-loop encodings vary; a passing is worth more than its RSSI.
+    if _RSSI.fullmatch(text) is None:
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ParseError(f"{name} {value!r} is not an integer") from None
+    value = float(text)
+    return value if RSSI_MIN <= value <= RSSI_MAX else None
+
+
+def before_1_6(version: str) -> bool:
+    """A SETPROTOCOL answer before 1.6: the decoder sends the older layouts only.
+
+    A decoder whose firmware lacks 2.0 answers with the newest it has (KB id=19); an
+    answer that is no version at all says nothing, and every layout is read.
+    """
+    parts = version.split(".")
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) < 4 for p in parts):
+        return False
+    return (int(parts[0]), int(parts[1])) < (1, 6)
+
+
+def is_reply(head: str) -> bool:
+    """A documented reply or push, by the first field of its line."""
+    return head in REPLIES or head.startswith("ONLY") or (head[:1] == "#" and head[1:].isalpha())
+
+
+def parse_passing(text: str, ctx: FormatContext, *, legacy: bool = False) -> Read | None:
+    """A passing line, or None for a reply; `legacy` = the decoder speaks protocol < 1.6."""
+    if not text:
+        return None  # ends a `<from>:<count>` reply
+    fields = text.split(";")
+    if fields[0] == "#P":
+        fields = fields[1:]
+    elif not fields[0][:1].isdigit():
+        if is_reply(fields[0]):
+            return None
+        if fields[0][:1].isalpha():
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise ParseError(f"neither a passing nor a known decoder reply: {shown!r}")
+        raise ParseError(f"passing number {fields[0][:24]!r} is not a number")
+    n = len(fields)
+    if n not in LAYOUT_FIELDS or (legacy and n == 20):
+        spoken = "7-16 (the decoder speaks protocol < 1.6)" if legacy else "20 or the older 7-16"
+        raise ParseError(f"expected {spoken} ;-separated passing fields, got {n}")
+    seq = _int_field(fields[0], "passing number", 0)
+    if seq is None or seq < 1:
+        raise ParseError(f"passing number {fields[0]!r} is not 1 or more")
+    chip = fields[1]
+    if not chip:
+        raise ParseError("empty transponder code")
+    time_ms = decoder_time_ms(fields[2], fields[3], ctx)
+    antenna: int | None = None
+    if n == 20:
+        antenna = _int_field(fields[18], "MaxRSSIAntenna", 0, ANTENNA_MAX)
+        if antenna is None:
+            antenna = _int_field(fields[10], "LoopID", 0, ANTENNA_MAX)
+    elif n in _LEGACY_LOOP:
+        antenna = _int_field(fields[_LEGACY_LOOP[n]], "LoopID", 0, ANTENNA_MAX)
+    if antenna is None:
+        antenna = 1
+    if antenna < 1:
+        raise ParseError(f"antenna {antenna} is not 1 or more")
+    return checked(Read(ctx.reader, chip, antenna, time_ms, _rssi(fields[6]), seq))
 
 
 class RaceResult:
     name = "raceresult"
     has_rssi = True
-    has_date = True
     terminator = EOL.encode()
 
     def parse(self, line: str, ctx: FormatContext) -> Read | None:
-        text = line.strip()
-        if not text:
-            return None  # ends a `<from>:<count>` reply
-        fields = text.split(";")
-        if fields[0] == "#P":
-            fields = fields[1:]
-        elif not fields[0][:1].isdigit():
-            if fields[0][:1].isalpha() or fields[0].startswith("#"):
-                return None  # a command reply or another kind of push
-            raise ParseError(f"passing number {fields[0]!r} is not a number")
-        if len(fields) != 20 and not 7 <= len(fields) <= 9:
-            raise ParseError(
-                f"expected 20 ;-separated passing fields (protocol >= 1.6) "
-                f"or the older 7-9, got {len(fields)}"
-            )
-        seq = _int_field(fields[0], "passing number")
-        if seq is None or seq < 1:
-            raise ParseError(f"passing number {fields[0]!r} is not 1 or more")
-        chip = fields[1]
-        if not chip:
-            raise ParseError("empty transponder code")
-        time_ms = decoder_time_ms(fields[2], fields[3], ctx)
-        try:
-            rssi = float(fields[6]) if fields[6] else None
-        except ValueError:
-            rssi = None  # active-loop encodings vary; a passing is worth more than its RSSI
-        antenna: int | None = None
-        if len(fields) == 20:
-            antenna = _int_field(fields[18], "MaxRSSIAntenna")
-            if antenna is None:
-                antenna = _int_field(fields[10], "LoopID")
-        if antenna is None:
-            antenna = 1
-        if antenna < 1:
-            raise ParseError(f"antenna {antenna} is not 1 or more")
-        return Read(ctx.reader, chip, antenna, time_ms, rssi, seq)
+        return parse_passing(line.strip(), ctx)
 
     def emit(self, read: Read, ctx: FormatContext) -> str:
         """A 20-field passing as the decoder answers `<from>:<count>` (push adds `#P;`)."""
@@ -210,6 +265,8 @@ class RaceResultSession(Session):
         self.push = push
         self.auto_start = auto_start
         self.operating: bool | None = None  # per the last GETSTATUS / STARTOPERATION
+        self.protocol: str | None = None  # the version the decoder answered SETPROTOCOL with
+        self.legacy = False  # that version is before 1.6: older layouts only
         self.reader_clock_ms: int | None = None  # from the last GETTIME reply
         self._count = 0  # passings in the current file, per the last PASSINGS reply
         self._fetching = False  # a `<from>:<count>` request awaits its empty line
@@ -240,6 +297,10 @@ class RaceResultSession(Session):
         head = parts[0]
         if head == "PASSINGS":
             return None, self._on_passings(parts)
+        if head == "SETPROTOCOL":
+            self.protocol = parts[1] if len(parts) > 1 else ""
+            self.legacy = before_1_6(self.protocol)
+            return None, b""
         if head == "GETSTATUS" and len(parts) > 5:
             self.operating = parts[5] == "1"
             start = not self.operating and self.auto_start
@@ -257,7 +318,7 @@ class RaceResultSession(Session):
         if head.startswith("ONLY"):
             self._fetching = False  # "ONLY n" (metarace rrs.py): fewer than asked; recount
             return None, b""
-        read = self.fmt.parse(text, self.ctx)
+        read = parse_passing(text, self.ctx, legacy=self.legacy)
         seq = None if read is None else read.reader_seq
         if seq is None or seq != self.last_passing + 1:
             return None, b""  # a reply, a duplicate, or a push ahead of the fetch

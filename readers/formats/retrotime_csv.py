@@ -7,9 +7,10 @@
 |---|-----------|--------------------------------------------------------------|
 | 0 | reader_id | the reader's id in event.toml                                |
 | 1 | chip      | kept verbatim (leading zeros are part of the identity)       |
-| 2 | antenna   | 1-based integer                                              |
+| 2 | antenna   | 1-based integer, at most 2^31 - 1                            |
 | 3 | timestamp | ISO 8601, milliseconds, UTC offset; emitted in the event zone |
-| 4 | rssi      | dBm, or empty when unknown                                   |
+|   |           | (1970 to 2100)                                               |
+| 4 | rssi      | dBm -999 to 999, or empty when unknown                       |
 """
 
 from __future__ import annotations
@@ -17,13 +18,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from readers.formats import register
-from readers.read import UTC, FormatContext, ParseError, Read
+from readers.read import (
+    ANTENNA_MAX,
+    RSSI_MAX,
+    RSSI_MIN,
+    UTC,
+    FormatContext,
+    ParseError,
+    Read,
+    checked,
+    integer,
+)
 
 
 class RetrotimeCsv:
     name = "retrotime-csv"
     has_rssi = True
-    has_date = True
     terminator = b"\n"
 
     def parse(self, line: str, ctx: FormatContext) -> Read | None:
@@ -33,18 +43,22 @@ class RetrotimeCsv:
         reader, chip, antenna, stamp, rssi = parts
         if not reader or not chip:
             raise ParseError("empty reader id or chip")
-        try:
-            ant = int(antenna)
-        except ValueError:
-            raise ParseError(f"antenna {antenna!r} is not an integer") from None
-        if ant < 1:
-            raise ParseError(f"antenna {ant} is not 1 or more")
+        # isdigit() and isascii() first: int() would also take " 7", "1_0", "٢".
+        if not (antenna.isdigit() and antenna.isascii() and len(antenna) <= 10):
+            integer(antenna, "antenna", 1, ANTENNA_MAX)  # raises, saying why
+        ant = int(antenna)
+        if not 1 <= ant <= ANTENNA_MAX:
+            raise ParseError(f"antenna {ant} is not 1-{ANTENNA_MAX}")
         time_ms = parse_iso_ms(stamp)
-        try:
-            strength = float(rssi) if rssi else None
-        except ValueError:
-            raise ParseError(f"rssi {rssi!r} is not a number") from None
-        return Read(reader, chip, ant, time_ms, strength)
+        strength = None
+        if rssi:
+            try:
+                strength = float(rssi)
+            except ValueError:
+                raise ParseError(f"rssi {rssi[:24]!r} is not a number") from None
+            if not RSSI_MIN <= strength <= RSSI_MAX:  # NaN and infinities fail it too
+                raise ParseError(f"rssi {strength:g} is not {RSSI_MIN:g} to {RSSI_MAX:g}")
+        return checked(Read(reader, chip, ant, time_ms, strength))
 
     def emit(self, read: Read, ctx: FormatContext) -> str:
         rssi = "" if read.rssi is None else f"{read.rssi:g}"
@@ -55,11 +69,11 @@ def parse_iso_ms(stamp: str) -> int:
     """Epoch milliseconds of an ISO 8601 timestamp that carries its UTC offset."""
     try:
         when = datetime.fromisoformat(stamp)
-    except ValueError:
-        raise ParseError(f"timestamp {stamp!r} is not ISO 8601") from None
-    if when.tzinfo is None:
-        raise ParseError(f"timestamp {stamp!r} has no UTC offset")
-    seconds = int(when.timestamp() // 1)
+        if when.tzinfo is None:
+            raise ParseError(f"timestamp {stamp[:40]!r} has no UTC offset")
+        seconds = int(when.timestamp() // 1)
+    except (ValueError, OverflowError):
+        raise ParseError(f"timestamp {stamp[:40]!r} is not ISO 8601 within range") from None
     return seconds * 1000 + when.microsecond // 1000
 
 

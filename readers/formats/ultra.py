@@ -27,6 +27,10 @@ above, `R`, `r`, `t`, auto-rewind by log id) and grecaun/chronokeep-windows
 Lines end LF; commands are sent bare, without a terminator, as PikaTimer does.
 A read in the repeated hour when DST ends is ambiguous (the reader sends local wall
 time): it is taken as the first of the two, like any zone-less local time here.
+
+Bounds: seconds 0 to 2^32 - 1 (the reader's counter), RSSI -999 to 999, log id 0 to
+2^63 - 1, and the time within 31 days of the event date: a reader whose clock jumped
+(years like 2077 are seen after a reset) has its reads quarantined with that reason.
 """
 
 from __future__ import annotations
@@ -35,22 +39,32 @@ import re
 from datetime import datetime, timedelta
 
 from readers.formats import Session, register
-from readers.read import FormatContext, ParseError, Read, local_to_ms, ms_to_local
+from readers.read import (
+    RSSI_MAX,
+    RSSI_MIN,
+    SEQ_MAX,
+    FormatContext,
+    ParseError,
+    Read,
+    checked,
+    integer,
+    local_to_ms,
+    ms_to_local,
+    plausible,
+)
 
 _EPOCH_1980 = datetime(1980, 1, 1)  # naive: the reader counts local wall-clock seconds
 
 START = b"R"
-STOP = b"S"
 STATUS = b"?"
 GET_TIME = b"r"
-STOP_REWIND = b"9"
 
 # `H:M:S D-M-YYYY (<n>)`, not zero-padded (Chronokeep's `Time()` regex). No source says
 # what the bracketed number is, so it is accepted and ignored.
 _TIME_REPLY = re.compile(
     r"^(\d{1,2}):(\d{1,2}):(\d{1,2}) (\d{1,2})-(\d{1,2})-(\d{4})(?: \(\d*\))?", re.ASCII
 )
-_INT = re.compile(r"-?[0-9]+")
+SECONDS_MAX = 2**32 - 1
 # Lines that are not reads: banner, heartbeat, status, settings replies (`U`/`u`, which
 # carry raw bytes), the extended status (starts 0x03).
 _NOT_READS = ("Connected", "V=", "S=", "U", "u", "\x03")
@@ -59,7 +73,6 @@ _NOT_READS = ("Connected", "V=", "S=", "U", "u", "\x03")
 class Ultra:
     name = "ultra"
     has_rssi = True
-    has_date = True
     terminator = b"\n"
 
     def parse(self, line: str, ctx: FormatContext) -> Read | None:
@@ -101,31 +114,27 @@ def parse_read(line: str, ctx: FormatContext) -> tuple[Read, bool] | None:
     chip = chip.strip()
     if not chip:
         raise ParseError("empty chip")
-    seconds = _int(secs, "seconds")
-    ms = _int(millis, "milliseconds")
-    if seconds < 0 or not 0 <= ms <= 999:
-        raise ParseError(f"time {secs}.{millis} is not seconds >= 0 and milliseconds 0-999")
-    ant = _int(port, "antenna")
-    if not 1 <= ant <= 4:
-        raise ParseError(f"antenna {ant} is not 1-4")
+    seconds = integer(secs, "seconds", -SEQ_MAX, SEQ_MAX)
+    ms = integer(millis, "milliseconds", -SEQ_MAX, SEQ_MAX)
+    if not (0 <= seconds <= SECONDS_MAX and 0 <= ms <= 999):
+        raise ParseError(
+            f"time {secs}.{millis} is not seconds >= 0 (at most {SECONDS_MAX}) "
+            "and milliseconds 0-999"
+        )
+    ant = integer(port, "antenna", 1, 4)
     if box not in ("1", "2"):
         raise ParseError(f"reader {box!r} is not 1 or 2")
     if rewind not in ("0", "1"):
         raise ParseError(f"rewind flag {rewind!r} is not 0 or 1")
-    strength = _int(rssi, "RSSI")
-    seq = _int(log_id, "log id")
+    strength = integer(rssi, "RSSI", int(RSSI_MIN), int(RSSI_MAX))
+    seq = integer(log_id, "log id", -SEQ_MAX, SEQ_MAX)
     if seq < 0:
         raise ParseError(f"log id {seq} is negative")
     wall = _EPOCH_1980 + timedelta(seconds=seconds, milliseconds=ms)
+    time_ms = plausible(local_to_ms(wall, ctx.tz), ctx)
     antenna = ant + 4 * (int(box) - 1)
-    read = Read(ctx.reader, chip, antenna, local_to_ms(wall, ctx.tz), float(strength), seq)
+    read = checked(Read(ctx.reader, chip, antenna, time_ms, float(strength), seq))
     return read, rewind == "1"
-
-
-def _int(text: str, what: str) -> int:
-    if _INT.fullmatch(text) is None:  # int() would also take " 7", "1_0" and non-ASCII digits
-        raise ParseError(f"{what} {text!r} is not an integer")
-    return int(text)
 
 
 def _to_1980(time_ms: int, ctx: FormatContext) -> tuple[int, int]:
@@ -166,10 +175,6 @@ def rewind_by_log_id(first: int, last: int) -> bytes:
 def rewind_by_time(from_ms: int, to_ms: int, ctx: FormatContext) -> bytes:
     """Resend the reads between two times: `8` NUL NUL `<from>` CR `<to>` CR (PikaTimer)."""
     return b"8\x00\x00%d\r%d\r" % (_to_1980(from_ms, ctx)[0], _to_1980(to_ms, ctx)[0])
-
-
-def is_time_reply(line: str) -> bool:
-    return _TIME_REPLY.match(line.strip()) is not None
 
 
 def parse_time_reply(line: str, ctx: FormatContext) -> int:

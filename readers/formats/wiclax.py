@@ -11,18 +11,20 @@ answered with the same lines with the rewind flag 1. The device may send the hea
 
 | # | field         | RetroTime                                                           |
 |---|---------------|---------------------------------------------------------------------|
-| 0 | chip / bib    | chip, verbatim                                                      |
+| 0 | chip / bib    | chip, verbatim (at most 128 characters)                             |
 | 1 | date and time | dd-MM-yyyy HH:mm:ss.SSS, day first, local wall clock in ctx.tz      |
-| 2 | loop/antenna  | antenna = the text read as hexadecimal (`0A` = 10, `301` = 769);    |
-|   |               | empty = 1; `0` is a ParseError; emit writes 2+ upper-case hex digits |
+| 2 | loop/antenna/ | a name in the reader's `devices` (event.toml) -> its antenna; else  |
+|   | device id     | decimal digits -> that antenna (`301` = 301, `01` = 1, 1 to 2^31-1); |
+|   |               | empty = 1; any other text is a ParseError naming the `devices` key  |
 | 3 | lap           | optional, ignored                                                   |
 | 4 | battery %     | optional, ignored                                                   |
 | 5 | rewind flag   | 0 live, 1 from REWIND (empty tolerated); the read is the same       |
 
-Why hexadecimal: the protocol leaves this field opaque text (wiclax4j keeps a String
-`deviceId`); hex is the one reading that accepts both published examples, and it is the
-convention RetroTime already uses for IPICO reader ids, so `01`, `02`... are antennas
-1, 2... on either kind of reader.
+The device field is free text in the protocol: wiclax4j keeps a String `deviceId` and
+its own tests send `chipId;03-12-2007 10:15:30.200;deviceId;1;3;1`; its protocol page
+writes `0A`. Wiclax itself maps these names to splits in its settings, so RetroTime
+maps them in event.toml, `devices = { "deviceId" = 1, "0A" = 10 }` on the reader.
+`emit` writes the device name mapped to the antenna, else the number (2+ digits).
 """
 
 from __future__ import annotations
@@ -32,11 +34,19 @@ import re
 from datetime import datetime
 
 from readers.formats import ReaderFormat, Session, register
-from readers.read import FormatContext, ParseError, Read, local_to_ms, ms_to_local
+from readers.read import (
+    ANTENNA_MAX,
+    FormatContext,
+    ParseError,
+    Read,
+    checked,
+    integer,
+    local_to_ms,
+    ms_to_local,
+)
 
 EOL = "\r"
-_STAMP = re.compile(r"(\d{2})-(\d{2})-(\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?")
-_HEX = re.compile(r"[0-9A-Fa-f]+")
+_STAMP = re.compile(r"(\d{2})-(\d{2})-(\d{4}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?", re.ASCII)
 _REPLIES = ("*", "CLOCKOK", "READOK")
 
 
@@ -82,21 +92,34 @@ def parse_clock_reply(line: str, ctx: FormatContext) -> int:
     return _stamp_ms(text[len("CLOCK ") :].strip(), ctx)
 
 
-def _antenna(text: str) -> int:
+def _antenna(text: str, ctx: FormatContext) -> int:
     if not text:
         return 1  # a device with a single loop may leave the field empty
-    if _HEX.fullmatch(text) is None:
-        raise ParseError(f"loop/antenna {text!r} is not hexadecimal")
-    value = int(text, 16)
+    for name, antenna in ctx.devices:
+        if name == text:
+            return antenna
+    if not (text.isascii() and text.isdigit()):
+        shown = text if len(text) <= 24 else f"{text[:20]}..."
+        raise ParseError(
+            f"device {shown!r} is not a loop number: map it to an antenna in event.toml, "
+            f'devices = {{ "{shown}" = 1 }} on reader {ctx.reader}'
+        )
+    value = integer(text, "loop/antenna", 0, ANTENNA_MAX)
     if value < 1:
         raise ParseError(f"loop/antenna {text!r} is 0: antennas count from 1")
     return value
 
 
+def _device(antenna: int, ctx: FormatContext) -> str:
+    for name, mapped in ctx.devices:
+        if mapped == antenna:
+            return name
+    return f"{antenna:02d}"
+
+
 class Wiclax:
     name = "wiclax"
     has_rssi = False
-    has_date = True
     terminator = EOL.encode()
 
     def parse(self, line: str, ctx: FormatContext) -> Read | None:
@@ -118,12 +141,12 @@ class Wiclax:
             raise ParseError("empty chip")
         if rewind not in ("", "0", "1"):
             raise ParseError(f"rewind flag {rewind!r} is not 0 or 1")
-        return Read(ctx.reader, chip, _antenna(loop), _stamp_ms(stamp, ctx))
+        return checked(Read(ctx.reader, chip, _antenna(loop, ctx), _stamp_ms(stamp, ctx)))
 
     def emit(self, read: Read, ctx: FormatContext) -> str:
         if read.antenna < 1:
             raise ValueError(f"antenna {read.antenna} is not 1 or more")
-        return f"{read.chip};{_format_stamp(read.time_ms, ctx)};{read.antenna:02X};;;0"
+        return f"{read.chip};{_format_stamp(read.time_ms, ctx)};{_device(read.antenna, ctx)};;;0"
 
     def session(self, ctx: FormatContext) -> WiclaxSession:
         return WiclaxSession(self, ctx)

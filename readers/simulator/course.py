@@ -105,7 +105,7 @@ class Course:
 class Kind(StrEnum):
     """What can be injected into a runner's race.
 
-    The flag codes of DESIGN.md and SPARSE (any race), and two for lap races:
+    The flag codes of the results JSON (README) and SPARSE (any race), and two for lap races:
     MISSED_LAP_READ and SHORT_LAP.
     """
 

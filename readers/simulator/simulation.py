@@ -34,7 +34,7 @@ from readers.simulator.reads import (
 )
 from readers.simulator.runners import Plan
 
-# What the simulator must know of a format beyond `ReaderFormat` (READERS.md).
+# What the simulator must know of a format beyond `ReaderFormat` (docs/readers.md).
 RESOLUTION_MS = {"ipico": 10, "chronotrack": 10}  # hundredths of a second
 WHOLE_DB_FORMATS = {"ultra", "raceresult"}  # integer dBm
 PASSING_FORMATS = {"raceresult"}  # the decoder sends one passing per crossing

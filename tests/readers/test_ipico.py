@@ -52,12 +52,13 @@ EXAMPLES = [
     ("aa400000000123450a2a0112301846000091", 0x40, "000000012345", (2001, 12, 30, 18, 46, 0, 0)),
     ("aa4000000000AABB0a2a2601010830003ffc", 0x40, "00000000aabb", (2026, 1, 1, 8, 30, 0, 630)),
     # Captured from a real IPICO Lite, reader id 00: iwismer/rusty-timer
-    # `docs/ipico-protocol/ipico-control-protocol.md` (read4tags.pcapng) and READERS.md.
+    # `docs/ipico-protocol/ipico-control-protocol.md` (read4tags.pcapng).
     ("aa0005800012860800012603062027472353", 256, "058000128608", (2026, 3, 6, 20, 27, 47, 350)),
     ("aa0005800012860800012603071348515f8a", 256, "058000128608", (2026, 3, 7, 13, 48, 51, 950)),
     # Same document, direct-fslsreads-con-dis.pcapng.
     ("aa00058000120e38000e26030713560136b0", 256, "058000120e38", (2026, 3, 7, 13, 56, 1, 540)),
-    # TTO on (42 chars), READERS.md citing rusty-timer `docs/ipico-protocol/captures/`.
+    # TTO on (42 chars): rusty-timer `docs/ipico-protocol/ipico-control-protocol.md`
+    # (fsls-event-tto.pcapng, TTO bytes `060080`).
     (
         "aa00058000123b3200012603081222022f060080cd",
         256,
@@ -261,3 +262,29 @@ def test_session_reads_the_clock_on_connect() -> None:
     assert s.tick(5.0) == b""
     with pytest.raises(ParseError):
         s.feed("ab00000122")
+
+
+# --- frames that are valid but not reads --------------------------------------------------
+# Vendor "IPICO Reader Serial Protocol" (2007-11-20): `ab` frames carry status and replies,
+# `ad` frames page data; in a TTO record, page 0 is the tag id and a page above 0 a page of
+# tag memory (rusty-timer `ipico-control-protocol.md` on its TTO captures).
+TTO_BODY = "00058000123b3200012603081222022f"  # the TTO capture above, before its TTO bytes
+
+
+@pytest.mark.parametrize("frame", ["ab000902260306051855443727cf", "ad0003" + "0102" + "ff"])
+def test_status_and_page_frames_are_not_reads_and_not_quarantined(frame: str) -> None:
+    assert FMT.parse(frame, CTX) is None
+
+
+def test_tto_record_with_a_page_above_zero_is_never_a_read() -> None:
+    page0 = record(TTO_BODY + "060080")
+    assert page0 == "aa00058000123b3200012603081222022f060080cd"  # the capture itself
+    assert FMT.parse(page0, CTX) is not None
+    for page in ("01", "02", "ff"):
+        assert FMT.parse(record(TTO_BODY + "06" + page + "80"), CTX) is None
+
+
+def test_a_control_frame_of_half_a_byte_is_quarantined() -> None:
+    # Found by the fuzz test: length 0xff ("as many as follow") with an odd hex digit.
+    with pytest.raises(ParseError, match="whole bytes"):
+        parse_control("ab00ff226030605185544372702")

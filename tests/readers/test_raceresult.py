@@ -17,7 +17,8 @@ from readers.formats.raceresult import (
     parse_gettime,
     settime_command,
 )
-from readers.read import FormatContext, ParseError, Read, local_to_ms, ms_to_local
+from readers.read import FormatContext, ParseError, Read
+from tests.readers.wall_clock import instants, over_the_wire
 
 LONDON = ZoneInfo("Europe/London")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -150,18 +151,13 @@ def test_non_numeric_rssi_keeps_the_passing() -> None:
 # --- emit: the round trip ------------------------------------------------------------
 
 
-def representable_ms() -> st.SearchStrategy[int]:
-    lo, hi = ms(datetime(2000, 1, 1, tzinfo=UTC)), ms(datetime(2099, 12, 31, tzinfo=UTC))
-    # The second pass through the autumn repeated hour has no distinct local wall time.
-    return st.integers(lo, hi).filter(lambda t: local_to_ms(ms_to_local(t, LONDON), LONDON) == t)
-
-
 reads = st.builds(
     Read,
     reader=st.just("FIN"),
     chip=st.text("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", min_size=1, max_size=16),
     antenna=st.integers(1, 8),
-    time_ms=representable_ms(),
+    # Every instant from 2000 to 2099, the repeated hour of each autumn included.
+    time_ms=instants(LONDON),
     rssi=st.none() | st.integers(-100, 31).map(float),
     reader_seq=st.integers(1, 10**7),
 )
@@ -171,8 +167,20 @@ reads = st.builds(
 def test_parse_emit_round_trip(read: Read) -> None:
     line = FMT.emit(read, CTX)
     assert len(line.split(";")) == 20
-    assert FMT.parse(line, CTX) == read
-    assert FMT.parse("#P;" + line, CTX) == read
+    # Local wall time carries no offset: the second pass of the repeated hour reads
+    # back as the first; every other instant exactly.
+    back = read._replace(time_ms=over_the_wire(read.time_ms, LONDON))
+    assert FMT.parse(line, CTX) == back
+    assert FMT.parse("#P;" + line, CTX) == back
+    assert FMT.emit(back, CTX) == line  # and the line itself is stable
+
+
+def test_second_pass_of_the_repeated_hour_reads_as_the_first() -> None:
+    # 2054-10-25 01:00:00 UTC is 01:00 GMT, the second 01:00 of that night in London.
+    second = Read("FIN", "33", 1, 2_676_502_800_000, None, 5)
+    line = FMT.emit(second, CTX)
+    assert line.startswith("5;33;2054-10-25;01:00:00.000;")
+    assert FMT.parse(line, CTX) == second._replace(time_ms=2_676_502_800_000 - 3_600_000)
 
 
 def test_emit_needs_a_passing_number() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -48,7 +48,7 @@ def line(
 
 
 # Captured line quoted in PikaTimer `src/com/pikatimer/timing/reader/PikaRFIDDirectReader.java`
-# (comment in `processRead`), listed in /work/shared/READERS.md: 2017-02-02 16:05:01.698.
+# (comment in `processRead`): 2017-02-02 16:05:01.698.
 CAPTURED = "0,11055,1170518701,698,1,-71,0,2,1,0000000000000000,0,29319"
 
 
@@ -102,7 +102,7 @@ def test_emit_does_not_pad_milliseconds() -> None:
     "text",
     [
         # Banner (Chronokeep `RFIDUltraInterface.cs`: "Connected,[LastTimeSent]"),
-        # heartbeat and status (READERS.md), time reply and settings reply.
+        # heartbeat and status (Chronokeep `RFIDUltraInterface.cs`), time and settings replies.
         "Connected,1170518600",
         "V=25.0000",
         "S=10",
@@ -266,3 +266,43 @@ def test_clock_commands() -> None:
         wall_s,
         wall_s + 60,
     )
+
+
+# --- clock jumps and values the journal cannot hold ----------------------------------------
+
+CAPTURE_DAY = FormatContext("FIN", LONDON, day=date(2017, 2, 2))
+
+
+def seconds_1980(year: int, month: int, day: int) -> int:
+    return int((datetime(year, month, day) - datetime(1980, 1, 1)).total_seconds())
+
+
+def test_a_read_near_the_event_day_is_kept() -> None:
+    assert FMT.parse(CAPTURED, CAPTURE_DAY) == FMT.parse(CAPTURED, CTX)
+
+
+@pytest.mark.parametrize("when", [(2077, 6, 1), (1980, 1, 1), (2017, 3, 6)])
+def test_a_clock_that_jumped_is_quarantined_with_the_reason(when: tuple[int, int, int]) -> None:
+    # Years like 2077 are seen from Ultras whose clock jumped (reset, bad sync).
+    with pytest.raises(ParseError) as err:
+        FMT.parse(line(secs=seconds_1980(*when)), CAPTURE_DAY)
+    assert f"reader clock says {when[0]}" in err.value.reason
+    assert "more than 31 days from the event date 2017-02-02" in err.value.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (line(secs=10**11), "seconds >= 0 (at most 4294967295)"),  # OverflowError before
+        (CAPTURED.replace(",-71,", "," + "9" * 400 + ","), "RSSI"),
+        (CAPTURED.replace(",-71,", ",-1000,"), "RSSI -1000 is not -999-999"),
+        (CAPTURED.replace(",29319", "," + "7" * 5000), "at most 19 digits"),  # int-string limit
+        (CAPTURED.replace(",29319", ",9223372036854775808"), "log id"),
+        (CAPTURED.replace(",29319", ",\u0662\u0663"), "log id"),
+        (line(chip="x" * 129), "chip of 129 characters"),
+    ],
+)
+def test_values_the_journal_cannot_hold_are_quarantined(text: str, reason: str) -> None:
+    with pytest.raises(ParseError) as err:
+        FMT.parse(text, CTX)
+    assert reason in err.value.reason

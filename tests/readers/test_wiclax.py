@@ -17,15 +17,21 @@ from readers.formats.wiclax import (
     parse_clock_reply,
     rewind_command,
 )
-from readers.read import FormatContext, ParseError, Read, local_to_ms, ms_to_local
+from readers.read import FormatContext, ParseError, Read
+from tests.readers.wall_clock import instants, over_the_wire
 
 LONDON = ZoneInfo("Europe/London")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FMT = get_format("wiclax")
 CTX = FormatContext("FIN", LONDON)
+# event.toml `devices = { "0A" = 10, "deviceId" = 3 }` on reader FIN.
+CTX_DEVICES = FormatContext("FIN", LONDON, devices=(("0A", 10), ("deviceId", 3)))
 
 # csutorasa/wiclax4j `docs/protocol.md`, "Tag report" example.
 DOC_LINE = "01539;22-09-2011 02:41:30.620;0A;559;;0"
+# csutorasa/wiclax4j `src/test/groovy/.../formatter/WiclaxAcquisitionFormatterTest.groovy`:
+# the device field is free text.
+FORMATTER_LINE = "chipId;03-12-2007 10:15:30.200;deviceId;1;3;1"
 # csutorasa/wiclax4j `src/test/groovy/.../smoke/IntegrationSmokeTest.md`, Connection Spy
 # log of a session with the real Wiclax program (live read, then a rewind answer).
 SMOKE_LIVE = "123;27-12-2020 17:30:08.392;301;;;0"
@@ -41,10 +47,10 @@ def ms(when: datetime) -> int:
 
 
 def test_protocol_doc_example() -> None:
-    assert FMT.parse(DOC_LINE + "\r", CTX) == Read(
+    assert FMT.parse(DOC_LINE + "\r", CTX_DEVICES) == Read(
         reader="FIN",
         chip="01539",  # leading zero kept
-        antenna=0x0A,  # loop/antenna text read as hex
+        antenna=10,  # the device name `0A`, mapped in event.toml
         time_ms=ms(datetime(2011, 9, 22, 2, 41, 30, 620_000, tzinfo=LONDON)),
         rssi=None,
         reader_seq=None,
@@ -57,11 +63,30 @@ def test_smoke_test_examples(line: str, millis: int) -> None:
     assert FMT.parse(line, CTX) == Read(
         reader="FIN",
         chip="123",
-        antenna=0x301,
+        antenna=301,  # a loop number, decimal: not hex 0x301 = 769
         time_ms=ms(datetime(2020, 12, 27, 17, 30, 8, tzinfo=LONDON)) + millis,
         rssi=None,
         reader_seq=None,
     )
+
+
+def test_free_text_device_is_mapped_through_event_toml() -> None:
+    read = FMT.parse(FORMATTER_LINE, CTX_DEVICES)
+    when = ms(datetime(2007, 12, 3, 10, 15, 30, 200_000, tzinfo=LONDON))
+    assert read == Read("FIN", "chipId", 3, when)
+
+
+def test_unmapped_free_text_device_is_quarantined_naming_the_key() -> None:
+    with pytest.raises(ParseError) as err:
+        FMT.parse(FORMATTER_LINE, CTX)
+    assert 'devices = { "deviceId" = 1 } on reader FIN' in err.value.reason
+
+
+def test_a_mapping_wins_over_a_number() -> None:
+    ctx = FormatContext("FIN", LONDON, devices=(("301", 2),))
+    read = FMT.parse(SMOKE_LIVE, ctx)
+    assert read is not None and read.antenna == 2
+    assert FMT.emit(read, ctx).split(";")[2] == "301"
 
 
 def test_optional_fields_may_be_left_off_and_antenna_defaults_to_1() -> None:
@@ -93,8 +118,11 @@ def test_gun_start_in_the_documented_comma_form_is_not_a_read() -> None:
         ("123;2020-12-27 17:30:08.392;301;;;0", "dd-MM-yyyy"),
         ("123;31-02-2020 17:30:08.392;301;;;0", "calendar date"),
         ("123;27-12-2020 24:30:08.392;301;;;0", "calendar date"),
-        ("123;27-12-2020 17:30:08.392;G1;;;0", "not hexadecimal"),
-        ("123;27-12-2020 17:30:08.392;0x1;;;0", "not hexadecimal"),
+        ("123;27-12-2020 17:30:08.392;G1;;;0", "not a loop number"),
+        ("123;27-12-2020 17:30:08.392;0x1;;;0", "not a loop number"),
+        ("123;27-12-2020 17:30:08.392;2147483648;;;0", "is not 0-2147483647"),
+        ("123;27-12-2020 17:30:08.392;" + "9" * 5000 + ";;;0", "at most 19 digits"),
+        ("123;27-12-9999 17:30:08.392;1;;;0", "between 1970 and 2100"),
         ("123;27-12-2020 17:30:08.392;00;;;0", "count from 1"),
         ("123;27-12-2020 17:30:08.392;301;;;2", "rewind flag"),
     ],
@@ -107,18 +135,13 @@ def test_bad_lines_say_why(line: str, reason: str) -> None:
 # --- emit: the round trip ------------------------------------------------------------
 
 
-def representable_ms() -> st.SearchStrategy[int]:
-    lo, hi = ms(datetime(2000, 1, 1, tzinfo=UTC)), ms(datetime(2099, 12, 31, tzinfo=UTC))
-    # The second pass through the autumn repeated hour has no distinct local wall time.
-    return st.integers(lo, hi).filter(lambda t: local_to_ms(ms_to_local(t, LONDON), LONDON) == t)
-
-
 reads = st.builds(
     Read,
     reader=st.just("FIN"),
     chip=st.text("0123456789ABCDEFabcdef", min_size=1, max_size=16),
     antenna=st.integers(1, 0xFFFF),
-    time_ms=representable_ms(),
+    # Every instant from 2000 to 2099, the repeated hour of each autumn included.
+    time_ms=instants(LONDON),
     rssi=st.none(),  # Wiclax lines carry no signal strength
     reader_seq=st.none(),
 )
@@ -127,14 +150,18 @@ reads = st.builds(
 @given(reads)
 def test_parse_emit_round_trip(read: Read) -> None:
     line = FMT.emit(read, CTX)
-    assert FMT.parse(line, CTX) == read
-    assert FMT.parse(line + "\r", CTX) == read
+    # The second pass of the repeated hour reads back as the first (no offset sent).
+    back = read._replace(time_ms=over_the_wire(read.time_ms, LONDON))
+    assert FMT.parse(line, CTX) == back
+    assert FMT.parse(line + "\r", CTX) == back
+    assert FMT.emit(back, CTX) == line
 
 
 def test_emit_writes_the_documented_shape() -> None:
-    read = FMT.parse(DOC_LINE, CTX)
+    read = FMT.parse(DOC_LINE, CTX_DEVICES)
     assert read is not None
-    assert FMT.emit(read, CTX) == "01539;22-09-2011 02:41:30.620;0A;;;0"
+    assert FMT.emit(read, CTX_DEVICES) == "01539;22-09-2011 02:41:30.620;0A;;;0"
+    assert FMT.emit(read, CTX) == "01539;22-09-2011 02:41:30.620;10;;;0"
 
 
 # --- session and commands ------------------------------------------------------------
@@ -187,7 +214,7 @@ def test_heartbeat_between_a_command_and_its_reply() -> None:
 def test_session_reads_and_gun_start() -> None:
     s = session()
     read, out = s.feed(SMOKE_LIVE + "\r")
-    assert read is not None and read.antenna == 0x301 and out == b""
+    assert read is not None and read.antenna == 301 and out == b""
     assert s.feed("RACESTART 17:30:09.065") == (None, b"")
     assert s.race_start == "17:30:09.065"
     with pytest.raises(ParseError):
