@@ -7,17 +7,12 @@ subprocess.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import signal
-import sqlite3
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,16 +21,24 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.sync.client import connect as sync_connect
 
-from readers.agent import Agent, AgentConfig, AgentError, UplinkRejected
+from readers.agent import UplinkRejected
 from readers.journal import Journal, NewEntry
 from readers.read import Read
+from tests.readers.agent_helpers import (
+    TOKEN,
+    agent_cli,
+    agent_running,
+    free_port,
+    journal_rows,
+    make_config,
+    write_lines,
+)
 from tests.readers.serial_helpers import Pty, csv_line, open_pty, wait_until
 from tests.readers.uplink_server import UplinkServer
 
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "s3cret"
 
 
 # -- the journal ---------------------------------------------------------------------------
@@ -78,62 +81,6 @@ def test_journal_numbers_entries_per_reader_across_restarts(tmp_path: Path) -> N
 
 
 # -- the agent in-process --------------------------------------------------------------------
-
-
-def make_config(tmp: Path, pty: Pty, url: str, token: str = TOKEN, **kw: object) -> AgentConfig:
-    options: dict = dict(min_backoff_s=0.1, max_backoff_s=0.5, health_interval_s=0.5, batch_size=50)
-    options.update(kw)
-    return AgentConfig(
-        "FIN", pty.name, "retrotime-csv", url, token, tmp / "agent.db", "Europe/London",
-        **options,
-    )  # fmt: skip
-
-
-@contextmanager
-def agent_running(config: AgentConfig) -> Iterator[tuple[Agent, list[BaseException]]]:
-    agent = Agent(config)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(agent.run())
-        except AgentError as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    wait_until(lambda: agent._loop is not None or not thread.is_alive())
-    try:
-        yield agent, errors
-    finally:
-        agent.stop()
-        thread.join(15)
-        assert not thread.is_alive(), "agent did not stop"
-
-
-def journal_rows(path: Path) -> list[tuple[int, str, int]]:
-    db = sqlite3.connect(path, timeout=10)
-    try:
-        return db.execute(
-            "SELECT seq, raw, (SELECT COALESCE(MAX(seq), 0) FROM acked) FROM entries ORDER BY seq"
-        ).fetchall()
-    except sqlite3.OperationalError as exc:  # an agent process still creating its journal
-        assert "no such table" in str(exc)
-        return []
-    finally:
-        db.close()
-
-
-def write_lines(pty: Pty, numbers: range) -> list[str]:
-    lines = [csv_line(i) for i in numbers]
-    pty.write("".join(line + "\r\n" for line in lines).encode())
-    return lines
-
-
-def free_port(tmp: Path) -> int:
-    probe = UplinkServer(tmp / "probe.db", {}).start()
-    probe.stop()
-    return probe.port
 
 
 def test_journal_first_then_backlog_sent_when_service_comes_up_and_back(tmp_path: Path) -> None:
@@ -349,16 +296,6 @@ class Writer(threading.Thread):
     def resume(self) -> None:
         self._paused.clear()
         self._go.set()
-
-
-def agent_cli(port: str, fmt: str, url: str, journal: Path, reader: str = "FIN") -> list[str]:
-    """`retrotime agent` as a child process, with quick health and back-off."""
-    return [
-        sys.executable, "-m", "web.cli", "agent", "--reader", reader, "--port", port,
-        "--format", fmt, "--server", url, "--token", TOKEN, "--journal", str(journal),
-        "--timezone", "Europe/London", "--day", "2026-04-12",
-        "--health-interval", "1", "--max-backoff", "1",
-    ]  # fmt: skip
 
 
 def start_agent(tmp: Path, pty: Pty, url: str, n: int) -> subprocess.Popen[bytes]:
