@@ -237,6 +237,9 @@ class Connections(Generic[C]):
         self._live[stream] = conn
         return older if older is not conn else None
 
-    def release(self, stream: tuple[str, str], conn: C) -> None:
+    def release(self, stream: tuple[str, str], conn: C) -> bool:
+        """Unregister `conn`; False if a newer connection had replaced it already."""
         if self._live.get(stream) is conn:
             del self._live[stream]
+            return True
+        return False

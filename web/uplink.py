@@ -72,10 +72,9 @@ async def uplink(socket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        if stream is not None:
-            connections.release(stream, socket)
-            if reader in live.health:
-                live.health[reader].connected = False
+        # A replaced connection leaves the reader connected through the newer one.
+        if stream is not None and connections.release(stream, socket):
+            live.health[reader].connected = False
 
 
 async def _hello(socket: WebSocket, proto: ServerProtocol, live: LiveService) -> Hello:
@@ -149,9 +148,18 @@ async def _store_lines(
 ) -> int:
     try:
         return await live.ingest_quarantine(reader, journal_id, lines)
+    except (SQLAlchemyError, OverflowError, ValueError):
+        log.exception("uplink %s: quarantined lines could not be stored as sent", reader)
+    # Text a database cannot take (a lone surrogate from a hostile agent): kept escaped.
+    safe = [{**e, "raw": _printable(e["raw"]), "reason": _printable(e["reason"])} for e in lines]
+    try:
+        return await live.ingest_quarantine(reader, journal_id, safe)
     except (SQLAlchemyError, OverflowError, ValueError) as exc:
-        log.exception("uplink %s: quarantined lines could not be stored", reader)
         raise StorageFailed(f"storage failed: {type(exc).__name__}") from exc
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 async def _close_quietly(socket: WebSocket, exc: UplinkError) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -47,23 +48,28 @@ def test_an_unstorable_read_is_quarantined_and_never_blocks_the_stream(
             read(3, "F0103", 1, 10**18),  # a time past the year 9999
             read(4, "F\x000104", 1, 5_200),  # NUL: PostgreSQL text cannot hold it
             read(5, "F0105", 1, 5_300),
+            {**read(6, "F\ud800", 1, 5_400), "raw": "\ud800"},  # a lone surrogate: no UTF-8
         ]
         for _ in range(2):  # and again, as an agent that reconnects would send it
             with client.websocket_connect("/uplink") as ws:
                 ws.send_json(hello("FIN", TOKENS["FIN"], "j1"))
                 held = ws.receive_json()["seq"]
-                ws.send_json({"type": "reads", "reads": reads[held:] or reads[-1:]})
+                batch = {"type": "reads", "reads": reads[held:] or reads[-1:]}
+                ws.send_text(json.dumps(batch))  # ASCII: the surrogate travels as \\ud800
                 ack = ws.receive_json()
-                assert (ack["type"], ack["seq"]) == ("ack", 5)
+                assert (ack["type"], ack["seq"]) == ("ack", 6)
         store = client.app.state.live.store
         chips = sorted(r.chip for r in store.reads_of_chips(["F0101", "F0105"]))
         nul_stored = store.is_sqlite and bool(store.reads_of_chips(["F\x000104"]))
         quarantined = {q.seq: q.reason for q in store.quarantined()}
+        raw6 = [q.raw_line for q in store.quarantined() if q.seq == 6]
     assert chips == ["F0101", "F0105"]
     assert quarantined[2] == "unstorable read: antenna 2147483648 is not 1-2147483647"
     assert quarantined[3].startswith("unstorable read: time 1000000000000000000 ms")
+    assert quarantined[6].startswith("the service could not store this read: ")
+    assert raw6 == ["\\ud800"]  # kept, escaped
     if nul_stored:
-        assert sorted(quarantined) == [2, 3]
+        assert sorted(quarantined) == [2, 3, 6]
     else:  # PostgreSQL refused the read: the rest of its batch is stored all the same
-        assert sorted(quarantined) == [2, 3, 4]
+        assert sorted(quarantined) == [2, 3, 4, 6]
         assert quarantined[4].startswith("the service could not store this read: ")
