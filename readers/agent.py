@@ -34,6 +34,7 @@ from readers.sources import PortSettings, SerialSource
 from readers.spool import Spool
 from readers.uplink_client import AgentError, Uplink, UplinkRejected, UplinkSettings, now_ms
 from readers.uplink_messages import ANSWER_TIMEOUT_S, MAX_BATCH, PING_INTERVAL_S, WINDOW
+from readers.uplink_protocol import ClockOffset
 
 __all__ = ["Agent", "AgentConfig", "AgentConfigError", "AgentError", "UplinkRejected", "run_agent"]
 
@@ -118,7 +119,7 @@ class Agent:
         return self.uplink.rejected
 
     @property
-    def clock_offset(self):
+    def clock_offset(self) -> ClockOffset:
         return self.uplink.clock_offset
 
     def _stored(self) -> None:

@@ -40,6 +40,7 @@ def test_agent_killed_twice_mid_race_the_service_holds_each_read_once(
     server = UplinkServer(tmp_path / "server.db", {"FIN": TOKEN}).start()
     stop = threading.Event()
     procs: list[subprocess.Popen[bytes]] = []
+    stream: threading.Thread | None = None
     with open_pty() as pty:
         cmd = agent_cli(pty.name, fmt, server.url, tmp_path / "agent.db")
         try:
@@ -65,6 +66,8 @@ def test_agent_killed_twice_mid_race_the_service_holds_each_read_once(
             time.sleep(1.5)  # anything sent twice would arrive by now
         finally:
             stop.set()
+            if stream is not None:
+                stream.join(15)  # before the pty closes under it
             for proc in procs:
                 if proc.poll() is None:
                     proc.kill()
