@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from readers.formats import get_format
 from readers.read import Read
 from readers.simulator.decoders import RaceResultDecoder, Streaming, UltraReader, device_for
@@ -89,3 +92,57 @@ def test_other_readers_just_stream() -> None:
     dev = device_for(get_format("retrotime-csv"), CTX, clock)
     assert type(dev) is Streaming and not dev.keeps_reads
     assert dev.due("FIN,1,1,x,1") == b"FIN,1,1,x,1\n" and dev.command(b"anything") == b""
+
+
+@given(
+    actions=st.lists(
+        st.sampled_from(["deliver", "drop", "commit", "kill"]), min_size=1, max_size=80
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_ultra_session_and_reader_hold_each_read_once_whatever_is_lost(actions: list[str]) -> None:
+    """Live lines dropped, agents killed before they commit, restarts from the journalled
+    checkpoint: after one more connect the journal holds every read of the log once,
+    from the first it ever held (what came before an agent first journalled anything is
+    the reader's past, not asked for)."""
+    dev = UltraReader(ULTRA, CTX, clock)
+    journal: list[Read] = []  # committed
+    checkpoint: dict | None = None
+    session, pending = ULTRA.session(CTX), []
+
+    def run(data: bytes) -> None:
+        for _ in range(50):  # commands and answers until quiet
+            if not data:
+                return
+            answer, data = dev.command(data), b""
+            for line in answer.decode().splitlines():
+                read, reply = session.feed(line)
+                pending.extend([read] if read is not None else [])
+                data += reply
+
+    def connect() -> None:
+        nonlocal session, pending
+        session, pending = ULTRA.session(CTX), []
+        if checkpoint is not None:
+            session.restore(checkpoint)
+        run(session.connected())
+
+    connect()
+    for n, action in enumerate(actions, start=1):
+        live = dev.due(ULTRA.emit(Read("FIN", f"c{n}", 1, T0_MS + n * 100, -60.0, n), CTX))
+        if action == "kill":  # the line arrives while no agent runs: lost; so is pending
+            connect()
+            continue
+        if action != "drop":
+            read, reply = session.feed(live.decode().strip())
+            pending.extend([read] if read is not None else [])
+            run(reply)
+        if action == "commit":
+            journal.extend(pending)
+            pending, checkpoint = [], session.checkpoint()
+    journal.extend(pending)
+    checkpoint = session.checkpoint()
+    connect()  # one more connection after the race: asks for what is still missing
+    journal.extend(pending)
+    seqs = sorted(r.reader_seq or 0 for r in journal)
+    assert seqs == list(range(seqs[0], len(actions) + 1) if seqs else [])
