@@ -146,3 +146,55 @@ def test_ultra_session_and_reader_hold_each_read_once_whatever_is_lost(actions: 
     journal.extend(pending)
     seqs = sorted(r.reader_seq or 0 for r in journal)
     assert seqs == list(range(seqs[0], len(actions) + 1) if seqs else [])
+
+
+@given(actions=st.lists(st.sampled_from(["pass", "poll", "commit", "kill"]), max_size=80))
+@settings(max_examples=200, deadline=None)
+def test_race_result_session_and_decoder_hold_each_passing_once(actions: list[str]) -> None:
+    """Agents killed before they commit and restarted from the journalled checkpoint:
+    the journal ends with every passing of the decoder's file once."""
+    dev = RaceResultDecoder(RR, CTX, clock)
+    journal: list[Read] = []
+    checkpoint: dict | None = None
+    session, pending, now = RR.session(CTX), [], 0.0
+
+    def run(data: bytes) -> None:
+        for _ in range(50):
+            if not data:
+                return
+            answer, data = dev.command(data), b""
+            for line in answer.decode().split("\r\n")[:-1]:
+                read, reply = session.feed(line)
+                pending.extend([read] if read is not None else [])
+                data += reply
+
+    def connect() -> None:
+        nonlocal session, pending
+        session, pending = RR.session(CTX), []
+        if checkpoint is not None:
+            session.restore(checkpoint)
+        run(session.connected())
+
+    connect()
+    passed = 0
+    for action in actions:
+        now += 1.0
+        if action == "pass":
+            passed += 1
+            dev.due(RR.emit(Read("FIN", f"c{passed}", 1, T0_MS + passed, -60.0, passed), CTX))
+        elif action == "poll":
+            run(session.tick(now))
+        elif action == "kill":
+            connect()
+        else:
+            journal.extend(pending)
+            pending, checkpoint = [], session.checkpoint()
+    run(session.tick(now + 1.0))
+    journal.extend(pending)
+    checkpoint = session.checkpoint()
+    connect()
+    journal.extend(pending)
+    assert sorted(r.reader_seq or 0 for r in journal) == list(range(1, passed + 1))
+    assert [r.chip for r in sorted(journal, key=lambda r: r.reader_seq or 0)] == [
+        f"c{n}" for n in range(1, passed + 1)
+    ]
