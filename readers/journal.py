@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE INDEX IF NOT EXISTS entries_received ON entries (reader, received_ms);
 CREATE TABLE IF NOT EXISTS acked (reader TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
 """
-# Added in schema 2; created on open, so older journals gain it.
+# Newer than the first journals: created on every open, so an older journal gains it.
 _POSITIONS = """CREATE TABLE IF NOT EXISTS positions (
     reader TEXT PRIMARY KEY, value TEXT NOT NULL  -- JSON, the session's checkpoint()
 ) WITHOUT ROWID"""
