@@ -4,7 +4,7 @@
 
 The real path, each part in its own process (the machine has 2 cores):
 
-    writer (this process) -> 4 pseudo-terminals -> 4 `readers.agent` processes (pyserial,
+    writer (this process) -> 4 pseudo-terminals -> 4 `retrotime agent` processes (pyserial,
     SQLite journal) -> uplink websocket -> the service (`create_app` under uvicorn, as
     `retrotime serve` runs it) -> Channels -> N websocket spectators (one asyncio
     process, the `websockets` client, subscribed to /ws/races/half like live.js).
@@ -678,10 +678,10 @@ def run_service(args: argparse.Namespace, work: Path) -> ServiceRun:
             log = (work / f"agent-{reader}.log").open("w")
             agents[reader] = subprocess.Popen(
                 [
-                    sys.executable, "-m", "readers.agent", "--reader", reader,
+                    sys.executable, "-m", "web.cli", "agent", "--reader", reader,
                     "--port", os.ttyname(slave), "--format", "retrotime-csv",
                     "--server", f"ws://{base}/uplink", "--token", TOKENS[reader],
-                    "--journal", str(work / f"agent-{reader}.db"), "--tz", TZ_NAME,
+                    "--journal", str(work / f"agent-{reader}.db"), "--timezone", TZ_NAME,
                     "--day", DATE, "--baudrate", "921600",
                 ],
                 stdout=subprocess.DEVNULL, stderr=log,
@@ -949,7 +949,7 @@ def main() -> None:
     started = time.monotonic()
     print(
         f"live benchmark: {args.spectators:,} spectators, {args.rate:g} reads/s on "
-        f"{len(READERS)} readers (pseudo-terminals -> readers.agent -> service), "
+        f"{len(READERS)} readers (pseudo-terminals -> retrotime agent -> service), "
         f"{args.seconds:g} s; work folder {work}",
         flush=True,
     )

@@ -14,18 +14,28 @@ It costs one fsync per commit (~0.2 ms on an SSD here); the source commits once 
 chunk read from the port, not once per line, which keeps slow SD cards in step.
 Entries are never pruned: a race day is a few hundred thousand rows.
 
+Each reader's resume position (`positions`: what its reader session needs to ask the
+device only for what is missing after a restart, e.g. a RACE RESULT file and passing
+number) is written in the same transaction as the entries it accounts for, so the
+two never disagree, whatever moment the agent is killed at.
+
 Use one `Journal` per thread: the source thread appends, the uplink reads and acks.
+A failed append (disk full, journal locked by another program) leaves nothing behind
+and raises `JournalError`; the caller keeps the entries and tries again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sqlite3
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from readers.read import Read
+from readers.read import Read, ReaderError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -46,8 +56,26 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE INDEX IF NOT EXISTS entries_received ON entries (reader, received_ms);
 CREATE TABLE IF NOT EXISTS acked (reader TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
 """
+# Newer than the first journals: created on every open, so an older journal gains it.
+_POSITIONS = """CREATE TABLE IF NOT EXISTS positions (
+    reader TEXT PRIMARY KEY, value TEXT NOT NULL  -- JSON, the session's checkpoint()
+) WITHOUT ROWID"""
 
 _COLUMNS = "seq, received_ms, raw, chip, antenna, time_ms, rssi, reader_seq, reason"
+
+
+class JournalError(ReaderError):
+    """The journal cannot take entries now (disk full, locked, I/O error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """A line to journal: a read, or (read None) a quarantined line with its reason."""
+
+    raw: str
+    received_ms: int
+    read: Read | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +129,7 @@ class Journal:
             row = self._journal_id()
         assert row is not None
         self.journal_id: str = row[0]
-        self._last: int | None = None  # last seq, known only inside a write transaction
+        self._db.execute(_POSITIONS)
 
     def _journal_id(self) -> tuple[str] | None:
         try:
@@ -111,36 +139,40 @@ class Journal:
 
     # -- appending (source thread) -----------------------------------------------------
 
-    def append_read(self, read: Read, raw: str, received_ms: int) -> int:
-        seq = self._next_seq()
-        self._db.execute(
-            f"INSERT INTO entries (reader, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
-            (self.reader, seq, received_ms, raw, read.chip, read.antenna, read.time_ms,
-             read.rssi, read.reader_seq),
-        )  # fmt: skip
-        return seq
+    def append(self, entries: Sequence[NewEntry], position: dict | None = None) -> list[int]:
+        """Journal `entries` and the reader's resume `position` in one transaction.
 
-    def append_quarantine(self, raw: str, reason: str, received_ms: int) -> int:
-        seq = self._next_seq()
-        self._db.execute(
-            "INSERT INTO entries (reader, seq, received_ms, raw, reason) VALUES (?, ?, ?, ?, ?)",
-            (self.reader, seq, received_ms, raw, reason),
-        )
-        return seq
-
-    def commit(self) -> None:
-        """Make the appended entries durable (and visible to the uplink)."""
-        if self._last is not None:
-            self._db.execute("COMMIT")
-            self._last = None
-
-    def _next_seq(self) -> int:
-        if self._last is None:
+        Returns their seqs. All or nothing: on any failure the transaction is rolled
+        back and `JournalError` says why.
+        """
+        try:
             # IMMEDIATE takes the write lock now, so MAX(seq) cannot move under us.
             self._db.execute("BEGIN IMMEDIATE")
-            self._last = self.last_seq()
-        self._last += 1
-        return self._last
+            first = self.last_seq() + 1
+            rows = [_row(self.reader, first + i, e) for i, e in enumerate(entries)]
+            self._db.executemany(
+                f"INSERT INTO entries (reader, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            if position is not None:
+                self._db.execute(
+                    "INSERT INTO positions (reader, value) VALUES (?, ?)"
+                    " ON CONFLICT (reader) DO UPDATE SET value = excluded.value",
+                    (self.reader, json.dumps(position, separators=(",", ":"))),
+                )
+            self._db.execute("COMMIT")
+        except (sqlite3.Error, OverflowError) as exc:
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself
+                self._db.execute("ROLLBACK")
+            raise JournalError(str(exc)) from exc
+        return [row[1] for row in rows]
+
+    def position(self) -> dict | None:
+        """The resume position last stored with this reader's entries."""
+        row = self._db.execute(
+            "SELECT value FROM positions WHERE reader = ?", (self.reader,)
+        ).fetchone()
+        return None if row is None else json.loads(row[0])
 
     # -- reading and acks (uplink) -----------------------------------------------------
 
@@ -183,6 +215,12 @@ class Journal:
         return {"quarantined": q, "last_read_ms": last_ms, "recent_reads": n, "min_lag_ms": lag}
 
     def close(self) -> None:
-        """Commit what was appended and close."""
-        self.commit()
         self._db.close()
+
+
+def _row(reader: str, seq: int, e: NewEntry) -> tuple:
+    r = e.read
+    if r is None:
+        return (reader, seq, e.received_ms, e.raw, None, None, None, None, None, e.reason)
+    return (reader, seq, e.received_ms, e.raw, r.chip, r.antenna, r.time_ms, r.rssi,
+            r.reader_seq, None)  # fmt: skip

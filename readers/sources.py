@@ -3,7 +3,8 @@
 A source opens any pyserial URL (`/dev/ttyUSB0`, `socket://10.0.0.5:23`,
 `rfc2217://host:port`), reads chunks, splits lines itself, feeds them to the session
 and writes the session's answers back. Each read goes to `on_read(read, raw)`; a line
-the format rejects goes to `on_quarantine(reason, raw)` and reading goes on. When the
+the format rejects, or on which it fails in any other way, goes to
+`on_quarantine(reason, raw)` and reading goes on with the rest of the chunk. When the
 port fails or vanishes, the source closes it and reopens with capped exponential
 back-off. It runs in its own thread because pyserial blocks.
 
@@ -114,7 +115,8 @@ class SerialSource:
 
     `on_flush()`, when given, is called after the lines of each chunk were handed over
     and before the session's answers are written: a journal commits there, so that
-    nothing is acknowledged to a reader before it is stored.
+    nothing is acknowledged to a reader before it is stored. It is also called about
+    once a second while nothing arrives, so a journal that failed is retried.
     """
 
     def __init__(
@@ -197,6 +199,7 @@ class SerialSource:
                     )
                 else:
                     log.debug("%s: open failed (attempt %d): %s", self.url, attempts, exc)
+                self._flush()
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.max_backoff)
                 continue
@@ -272,13 +275,14 @@ class SerialSource:
             if chunk:
                 got_data, last_rx = True, now
                 replies = self._handle(splitter.feed(chunk))
-                if self.on_flush is not None:
-                    self.on_flush()
+                self._flush()
                 self._send(port, replies)
             elif self.idle_reopen_s is not None and now - last_rx > self.idle_reopen_s:
                 raise _Quiet
             if now >= next_tick:
                 next_tick = now + self.tick_interval
+                if not chunk:
+                    self._flush()
                 self._send(port, self.session.tick(self.clock()))
         return got_data
 
@@ -289,10 +293,13 @@ class SerialSource:
             self.stats.lines += 1
             try:
                 read, reply = self.session.feed(line)
-            except ParseError as exc:
+            except Exception as exc:
+                # A ParseError says why the line is bad; any other exception is a format
+                # defect on a line we did not foresee: the line is kept all the same.
+                reason = exc.reason if isinstance(exc, ParseError) else _describe(exc)
                 self.stats.quarantined += 1
-                log.debug("%s: quarantined %r: %s", self.url, line, exc.reason)
-                self.on_quarantine(exc.reason, line)
+                log.debug("%s: quarantined %r: %s", self.url, line, reason)
+                self.on_quarantine(reason, line)
                 continue
             replies += reply
             if read is not None:
@@ -301,11 +308,22 @@ class SerialSource:
                 self.on_read(read, line)
         return bytes(replies)
 
+    def _flush(self) -> None:
+        if self.on_flush is not None:
+            self.on_flush()
+
     @staticmethod
     def _send(port: serial.SerialBase, data: bytes) -> None:
         if data:
             port.write(data)
             port.flush()
+
+
+def _describe(exc: Exception) -> str:
+    """A short reason for an unexpected exception (its message may be a huge number)."""
+    text = str(exc)
+    text = text if len(text) <= 200 else text[:200] + "..."
+    return f"the format failed on this line: {type(exc).__name__}: {text}"
 
 
 def _open_keeping_input(port: serial.SerialBase) -> None:

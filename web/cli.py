@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -270,7 +271,7 @@ def _stream(folder: EventFolder, sim: object, speed: float) -> None:
 @click.option(
     "--format", "format_name", type=click.Choice(format_names()), help="The reader's format."
 )
-@click.option("--server", "server_url", required=True, help="ws://HOST:8000 of the service.")
+@click.option("--server", "server_url", required=True, help="ws://HOST:8000/uplink of the service.")
 @click.option(
     "--token",
     required=True,
@@ -289,7 +290,25 @@ def _stream(folder: EventFolder, sim: object, speed: float) -> None:
     help="Event folder: port, format, baud rate, timezone and date.",
 )
 @click.option("--timezone", "tz_name", help="IANA zone of the reader's clock (without --event).")
+@click.option(
+    "--day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Event date for formats that send a time of day only (default: --event's, else today).",
+)
 @click.option("--baudrate", type=int, help="Serial speed (default from event.toml, else 9600).")
+@click.option(
+    "--health-interval",
+    default=10.0,
+    show_default=True,
+    help="Seconds between health reports to the service.",
+)
+@click.option(
+    "--max-backoff",
+    default=10.0,
+    show_default=True,
+    help="Longest wait, in seconds, between reconnection attempts (port and service).",
+)
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING...")
 def agent(
     reader_id: str,
     port_url: str | None,
@@ -299,15 +318,25 @@ def agent(
     journal: Path | None,
     event_dir: Path | None,
     tz_name: str | None,
+    day: datetime | None,
     baudrate: int | None,
+    health_interval: float,
+    max_backoff: float,
+    log_level: str,
 ) -> None:
-    """Run a reader agent: journal every read locally, then uplink it to the service."""
+    """Run a reader agent: journal every read locally, then uplink it to the service.
+
+    Exit status: 2 for a configuration error, 3 when the service refuses the reader
+    (bad token, unknown reader), 1 when the reader's port cannot be driven.
+    """
     import logging
 
-    from readers.agent import AgentError, UplinkRejected, run_agent
+    from readers.agent import AgentConfig, AgentConfigError, AgentError, UplinkRejected, run_agent
     from readers.llrp_source import with_antennas
+    from readers.sources import PortSettings
 
-    day = None
+    event_day = day.date() if day is not None else None
+    devices: tuple[tuple[str, int], ...] = ()
     if event_dir is not None:
         folder = event_folder(event_dir)
         reader = folder.event.readers.get(reader_id)
@@ -319,22 +348,32 @@ def agent(
         format_name = format_name or reader.format
         baudrate = baudrate or reader.baudrate
         tz_name = tz_name or folder.event.timezone.key
-        day = folder.event.date
+        event_day = event_day or folder.event.date
+        devices = reader.devices
     if not port_url or not format_name or not tz_name:
         raise click.UsageError("give --event EVENT_DIR, or --port, --format and --timezone")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = AgentConfig(
+        reader_id,
+        port_url,
+        format_name,
+        server_url,
+        token,
+        journal or Path(f"agent-{reader_id}.db"),
+        tz_name,
+        port=PortSettings(baudrate=baudrate or 9600),
+        day=event_day,
+        devices=devices,
+        health_interval_s=health_interval,
+        max_backoff_s=max_backoff,
+    )
     try:
-        run_agent(
-            reader_id,
-            port_url,
-            format_name,
-            server_url,
-            token,
-            journal or Path(f"agent-{reader_id}.db"),
-            tz_name,
-            baudrate=baudrate or 9600,
-            day=day,
-        )
+        run_agent(config)
+    except AgentConfigError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        sys.exit(2)
     except UplinkRejected as exc:
         err.print(f"[bold red]the service refused this agent:[/] {exc}")
         sys.exit(3)

@@ -1,150 +1,172 @@
 """The server side of the reader uplink (docs/uplink.md, protocol 1).
 
-Messages of a connection are handled one at a time, in order; each `reads`,
-`quarantine` or `health` is committed before its `ack`. Garbage closes the
-connection with 1007 and never reaches the engine.
+A thin shell around `readers.uplink_protocol.ServerProtocol`: messages of a
+connection are handled one at a time, in order; each `reads`, `quarantine` or
+`health` is committed before its `ack`. Garbage closes the connection with 1007 and
+never reaches the engine. A read the database cannot hold is quarantined with the
+reason and acknowledged like any other entry, so it never blocks the stream behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
+import weakref
 from typing import Any
 
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
+from sqlalchemy.exc import SQLAlchemyError
 
+from readers.uplink_messages import (
+    HELLO_TIMEOUT_S,
+    Close,
+    Error,
+    GoingAway,
+    Health,
+    Hello,
+    Quarantine,
+    Reads,
+    Refused,
+    UplinkError,
+    split_storable,
+)
+from readers.uplink_protocol import Connections, ServerProtocol, error_frame
 from timing.store import now_ms
 from web.live import LiveService
 
 log = logging.getLogger(__name__)
-PROTOCOL = 1
-HELLO_TIMEOUT_S = 10.0
+
+# One registry of connected streams per service (tests build several apps per process).
+_connections: weakref.WeakKeyDictionary[LiveService, Connections[WebSocket]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-class Malformed(ValueError):
-    """A message that breaks the protocol: answered with `error` and close 1007."""
+class StorageFailed(UplinkError):
+    """The journal refused a write we cannot work around: close 1011, the agent resends."""
 
-
-def _int(entry: dict[str, Any], key: str, minimum: int | None = None) -> int:
-    value = entry.get(key)
-    if (
-        not isinstance(value, int)
-        or isinstance(value, bool)
-        or (minimum is not None and value < minimum)
-    ):
-        raise Malformed(f"{key} must be an integer" + (f" >= {minimum}" if minimum else ""))
-    return value
-
-
-def _str(entry: dict[str, Any], key: str) -> str:
-    value = entry.get(key)
-    if not isinstance(value, str):
-        raise Malformed(f"{key} must be a string")
-    return value
-
-
-def check_read(entry: Any) -> dict[str, Any]:
-    if not isinstance(entry, dict):
-        raise Malformed("a read must be an object")
-    _int(entry, "seq", 1)
-    _int(entry, "antenna", 1)
-    _int(entry, "time_ms")
-    _int(entry, "received_ms")
-    if not _str(entry, "chip"):
-        raise Malformed("chip must not be empty")
-    _str(entry, "raw")
-    rssi = entry.get("rssi")
-    if rssi is not None and (isinstance(rssi, bool) or not isinstance(rssi, int | float)):
-        raise Malformed("rssi must be a number or null")
-    if entry.get("reader_seq") is not None:
-        _int(entry, "reader_seq")
-    entry.setdefault("reader_seq", None)
-    return entry
-
-
-def check_line(entry: Any) -> dict[str, Any]:
-    if not isinstance(entry, dict):
-        raise Malformed("a quarantined line must be an object")
-    _int(entry, "seq", 1)
-    _int(entry, "received_ms")
-    _str(entry, "raw")
-    _str(entry, "reason")
-    return entry
-
-
-def parse(text: Any) -> dict[str, Any]:
-    if not isinstance(text, str):
-        raise Malformed("binary frames are not part of the protocol")
-    try:
-        message = json.loads(text)
-    except ValueError:
-        raise Malformed("not JSON") from None
-    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-        raise Malformed("a message is a JSON object with a string `type`")
-    return message
+    code = Close.INTERNAL_ERROR
 
 
 @websocket("/uplink")
 async def uplink(socket: WebSocket) -> None:
     live: LiveService = socket.app.state.live
-    tokens: dict[str, str] = socket.app.state.settings.tokens
+    connections = _connections.setdefault(live, Connections())
     await socket.accept()
-    reader = "?"
+    proto = ServerProtocol()
+    reader, stream = "?", None
     try:
-        hello = parse(await asyncio.wait_for(socket.receive_data(mode="text"), HELLO_TIMEOUT_S))
-        if hello["type"] != "hello":
-            raise Malformed("hello must come first")
-        reader, journal_id = _str(hello, "reader"), _str(hello, "journal_id")
-        if _int(hello, "protocol") != PROTOCOL:
-            await socket.close(code=1008, reason="unsupported protocol")
-            return
-        expected = tokens.get(reader)
-        if reader not in live.health:
-            await socket.close(code=1008, reason="unknown reader")
-            return
-        if expected is None or not hmac.compare_digest(expected, _str(hello, "token")):
-            log.warning("uplink: bad token for reader %s", reader)
-            await socket.close(code=1008, reason="bad token")
-            return
-        stream = await live.stream(reader, journal_id)
-        health = live.health[reader]
-        health.connected, health.agent_version = True, str(hello.get("agent_version", ""))
-        health.last_message_ms = now_ms()
-        await socket.send_json({"type": "welcome", "seq": stream.held, "server_time_ms": now_ms()})
-        log.info(
-            "uplink: reader %s connected (journal %s, held %d)", reader, journal_id, stream.held
-        )
-        while True:
-            message = parse(await socket.receive_data(mode="text"))
-            kind = message["type"]
-            if kind == "reads":
-                entries = message.get("reads")
-                if not isinstance(entries, list) or not entries:
-                    raise Malformed("reads must be a non-empty list")
-                held = await live.ingest_reads(reader, journal_id, [check_read(e) for e in entries])
-            elif kind == "quarantine":
-                lines = message.get("lines")
-                if not isinstance(lines, list) or not lines:
-                    raise Malformed("lines must be a non-empty list")
-                held = await live.ingest_quarantine(
-                    reader, journal_id, [check_line(e) for e in lines]
-                )
-            elif kind == "health":
-                health.health = {k: v for k, v in message.items() if k != "type"}
-                held = (await live.stream(reader, journal_id)).held
-            else:
-                raise Malformed(f"unknown message type {kind!r}")
-            health.last_message_ms = now_ms()
-            await socket.send_json({"type": "ack", "seq": held, "server_time_ms": now_ms()})
-    except Malformed as exc:
-        log.warning("uplink %s: %s", reader, exc)
-        await socket.send_json({"type": "error", "reason": str(exc)})
-        await socket.close(code=1007, reason=str(exc)[:120])
-    except (WebSocketDisconnect, TimeoutError):
+        hello = await _hello(socket, proto, live)
+        reader, stream = hello.reader, (hello.reader, hello.journal_id)
+        older = connections.claim(stream, socket)
+        if older is not None:
+            log.info("uplink: reader %s reconnected; closing its older connection", reader)
+            await _close_quietly(older, GoingAway("replaced by a new connection"))
+        await _serve(socket, proto, live, hello)
+    except UplinkError as exc:
+        level = logging.ERROR if exc.code == Close.INTERNAL_ERROR else logging.WARNING
+        log.log(level, "uplink %s: %s", reader, exc.reason)
+        await _close_quietly(socket, exc)
+    except WebSocketDisconnect:
         pass
     finally:
-        if reader in live.health:
+        # A replaced connection leaves the reader connected through the newer one.
+        if stream is not None and connections.release(stream, socket):
             live.health[reader].connected = False
+
+
+async def _hello(socket: WebSocket, proto: ServerProtocol, live: LiveService) -> Hello:
+    try:
+        data = await asyncio.wait_for(socket.receive_data(mode="text"), HELLO_TIMEOUT_S)
+    except TimeoutError:
+        raise GoingAway("no hello") from None
+    hello = proto.receive(data)
+    assert isinstance(hello, Hello)  # the protocol takes nothing else first
+    if hello.reader not in live.health:
+        raise Refused("unknown reader")
+    expected = socket.app.state.settings.tokens.get(hello.reader)
+    if expected is None or not hmac.compare_digest(expected, hello.token):
+        raise Refused("bad token")
+    return hello
+
+
+async def _serve(socket: WebSocket, proto: ServerProtocol, live: LiveService, hello: Hello) -> None:
+    reader, journal_id = hello.reader, hello.journal_id
+    stream = await live.stream(reader, journal_id)
+    health = live.health[reader]
+    health.connected, health.agent_version = True, hello.agent_version
+    health.last_message_ms = now_ms()
+    await socket.send_text(proto.welcome(stream.held, now_ms()))
+    log.info("uplink: reader %s connected (journal %s, held %d)", reader, journal_id, stream.held)
+    while True:
+        msg = proto.receive(await socket.receive_data(mode="text"))
+        if isinstance(msg, Error):
+            log.warning("uplink %s: the agent reports: %s", reader, msg.reason)
+            continue
+        if isinstance(msg, Reads):
+            held = await _store_reads(live, reader, journal_id, msg.reads)
+        elif isinstance(msg, Quarantine):
+            held = await _store_lines(live, reader, journal_id, msg.lines)
+        else:
+            assert isinstance(msg, Health)
+            health.health = msg.body
+            held = (await live.stream(reader, journal_id)).held
+        health.last_message_ms = now_ms()
+        await socket.send_text(proto.ack(held, now_ms()))
+
+
+async def _store_reads(
+    live: LiveService, reader: str, journal_id: str, entries: list[dict[str, Any]]
+) -> int:
+    reads, unstorable = split_storable(entries)
+    held = 0
+    if unstorable:
+        log.warning("uplink %s: %d unstorable reads quarantined", reader, len(unstorable))
+        held = await _store_lines(live, reader, journal_id, unstorable)
+    if not reads:
+        return held
+    try:
+        return await live.ingest_reads(reader, journal_id, reads)
+    except (SQLAlchemyError, OverflowError, ValueError) as exc:
+        log.exception("uplink %s: %d reads failed to store; one by one now", reader, len(reads))
+        first_error = exc
+    for entry in reads:  # find the read the database refuses; quarantine it, keep the rest
+        try:
+            held = await live.ingest_reads(reader, journal_id, [entry])
+        except (SQLAlchemyError, OverflowError, ValueError) as exc:
+            why = f"the service could not store this read: {str(exc).splitlines()[0][:200]}"
+            line = {k: entry[k] for k in ("seq", "raw", "received_ms")} | {"reason": why}
+            held = await _store_lines(live, reader, journal_id, [line])
+    log.info("uplink %s: stored after %s", reader, type(first_error).__name__)
+    return held
+
+
+async def _store_lines(
+    live: LiveService, reader: str, journal_id: str, lines: list[dict[str, Any]]
+) -> int:
+    try:
+        return await live.ingest_quarantine(reader, journal_id, lines)
+    except (SQLAlchemyError, OverflowError, ValueError):
+        log.exception("uplink %s: quarantined lines could not be stored as sent", reader)
+    # Text a database cannot take (a lone surrogate from a hostile agent): kept escaped.
+    safe = [{**e, "raw": _printable(e["raw"]), "reason": _printable(e["reason"])} for e in lines]
+    try:
+        return await live.ingest_quarantine(reader, journal_id, safe)
+    except (SQLAlchemyError, OverflowError, ValueError) as exc:
+        raise StorageFailed(f"storage failed: {type(exc).__name__}") from exc
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+async def _close_quietly(socket: WebSocket, exc: UplinkError) -> None:
+    frame = error_frame(exc)
+    try:
+        if frame is not None:
+            await socket.send_text(frame)
+        await socket.close(code=exc.code, reason=exc.reason[:120])
+    except (WebSocketDisconnect, RuntimeError):  # the peer is gone already
+        pass

@@ -86,6 +86,17 @@ class Session:
         """Called about once a second: periodic commands (heartbeat, pull by index)."""
         return b""
 
+    def checkpoint(self) -> dict | None:
+        """Where to resume after a restart (JSON-able), for readers that keep their reads.
+
+        The agent journals it with the reads it accounts for and gives it back to
+        `restore` in a new process, so the device is asked only for what is missing.
+        """
+        return None
+
+    def restore(self, checkpoint: dict) -> None:
+        """Resume from a `checkpoint()` of an earlier process."""
+
 
 def open_session(fmt: ReaderFormat, ctx: FormatContext) -> Session:
     factory = getattr(fmt, "session", None)

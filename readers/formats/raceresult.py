@@ -278,6 +278,12 @@ class RaceResultSession(Session):
     def position(self) -> tuple[int | None, int]:
         return self.file, self.last_passing
 
+    def checkpoint(self) -> dict | None:
+        return {"file": self.file, "passing": self.last_passing}
+
+    def restore(self, checkpoint: dict) -> None:
+        self.file, self.last_passing = checkpoint.get("file"), int(checkpoint.get("passing", 0))
+
     def connected(self) -> bytes:
         self._fetching = False  # a request outstanding on the old link is lost
         cmds = [command("SETPROTOCOL", PROTOCOL)]

@@ -196,25 +196,58 @@ class UltraSession(Session):
     Every live read carries the reader's log id; a jump means reads never arrived, so
     the session asks for them again by log id. Like PikaTimer it asks from the last id
     seen to the current one: whether the reader's bounds are inclusive is documented
-    nowhere, and the two reads already held come back as equal `Read` values.
-    `last_log_id` survives reconnects (a gap spanning an outage is recovered too) and
-    a source may seed it from its journal.
+    nowhere. Only ids still `missing`, or past the last one held, are taken from a
+    rewind; a read already held is dropped, so each read is journalled once.
+    `last_log_id` and `missing` survive reconnects and, through `checkpoint()`,
+    restarts: on every connect the session asks again for the gaps still open and for
+    everything logged after the last read held; gaps are asked again with every
+    status poll too.
     """
 
     STATUS_EVERY_S = 30.0
+    MAX_GAPS = 256  # open ranges kept; a reader that loses more is beyond recovery here
+    REWIND_AHEAD = 1_000_000  # on connect: every read logged after the last one held
 
     def __init__(self, fmt: Ultra, ctx: FormatContext) -> None:
         super().__init__(fmt, ctx)
         self.last_log_id: int | None = None
+        self.missing: list[tuple[int, int]] = []  # inclusive ranges of log ids not held
         self.reader_clock_ms: int | None = None  # from the last time reply
         self.reading: bool | None = None  # from the last status reply
         self._next_status_s: float | None = None
 
+    def checkpoint(self) -> dict | None:
+        if self.last_log_id is None:
+            return None
+        return {"log_id": self.last_log_id, "missing": [list(r) for r in self.missing]}
+
+    def restore(self, checkpoint: dict) -> None:
+        self.last_log_id = checkpoint.get("log_id")
+        self.missing = [(int(a), int(b)) for a, b in checkpoint.get("missing", [])]
+
     def connected(self) -> bytes:
         # Readers take 5-12 s to start (PikaTimer waits that long): the first status
         # query waits a full interval, or a reader still starting (`S=0`) is restarted.
+        # What the reader logged while we were away (a dropped link, an agent restart)
+        # is asked at once: nothing else would reveal it if no live read followed.
         self._next_status_s = None
-        return START
+        since = (
+            b""
+            if self.last_log_id is None
+            else rewind_by_log_id(self.last_log_id, self.last_log_id + self.REWIND_AHEAD)
+        )
+        return START + self._ask_missing() + since
+
+    def _ask_missing(self) -> bytes:
+        return b"".join(rewind_by_log_id(a - 1, b + 1) for a, b in self.missing)
+
+    def _take(self, seq: int) -> bool:
+        """Whether `seq` was missing (now it is not)."""
+        for i, (a, b) in enumerate(self.missing):
+            if a <= seq <= b:
+                self.missing[i : i + 1] = [r for r in ((a, seq - 1), (seq + 1, b)) if r[0] <= r[1]]
+                return True
+        return False
 
     def feed(self, line: str) -> tuple[Read | None, bytes]:
         text = line.strip()
@@ -228,25 +261,32 @@ class UltraSession(Session):
         if parsed is None:
             return None, b""
         read, rewound = parsed
-        seq = read.reader_seq
-        if rewound or seq is None:
-            return read, b""
-        ask = b""
-        last = self.last_log_id
-        if last is not None and seq > last + 1:
-            ask = rewind_by_log_id(last, seq)
-        # A lower id means the reader started a new log: follow it, nothing to fetch.
+        seq, last = read.reader_seq, self.last_log_id
+        if seq is None or self._take(seq):
+            return read, b""  # a gap filled, by a rewind or a late live read
+        if last is None or seq > last:
+            ask = b""
+            if last is not None and seq > last + 1:
+                self.missing = [*self.missing, (last + 1, seq - 1)][-self.MAX_GAPS :]
+                if not rewound:  # a rewind's answer comes in order: the rest follows
+                    ask = rewind_by_log_id(last, seq)
+            self.last_log_id = seq
+            return read, ask
+        if rewound or seq == last:
+            return None, b""  # held already
+        self.missing = []  # a lower live id: the reader started a new log; follow it
         self.last_log_id = seq
-        return read, ask
+        return read, b""
 
     def tick(self, now_s: float) -> bytes:
-        """Ask status `?` every `STATUS_EVERY_S`, the first one interval after connect."""
+        """Ask status `?` every `STATUS_EVERY_S`, the first one interval after connect;
+        gaps still open are asked again with it."""
         if self._next_status_s is None:
             self._next_status_s = now_s + self.STATUS_EVERY_S
         if now_s < self._next_status_s:
             return b""
         self._next_status_s = now_s + self.STATUS_EVERY_S
-        return STATUS
+        return STATUS + self._ask_missing()
 
 
 register(Ultra())

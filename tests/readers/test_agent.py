@@ -7,34 +7,38 @@ subprocess.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import signal
-import sqlite3
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 from websockets.sync.client import connect as sync_connect
 
-from readers.agent import Agent, AgentConfig, AgentError, UplinkRejected, main
-from readers.journal import Journal
+from readers.agent import UplinkRejected
+from readers.journal import Journal, NewEntry
 from readers.read import Read
+from tests.readers.agent_helpers import (
+    TOKEN,
+    agent_cli,
+    agent_running,
+    free_port,
+    journal_rows,
+    make_config,
+    write_lines,
+)
 from tests.readers.serial_helpers import Pty, csv_line, open_pty, wait_until
 from tests.readers.uplink_server import UplinkServer
 
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "s3cret"
 
 
 # -- the journal ---------------------------------------------------------------------------
@@ -45,10 +49,9 @@ def test_journal_numbers_entries_per_reader_across_restarts(tmp_path: Path) -> N
     j = Journal(path, "FIN")
     uplink = Journal(path, "FIN")  # the uplink's own connection
     read = Read("FIN", "0580", 2, 1_776_000_000_000, -48.5)
-    assert j.append_read(read, "raw 1", 10) == 1
-    assert j.append_quarantine("garbage", "expected 5 fields", 11) == 2
-    assert uplink.pending(0, 10) == []  # not committed: not visible to the uplink
-    j.commit()
+    assert uplink.pending(0, 10) == []
+    chunk = [NewEntry("raw 1", 10, read), NewEntry("garbage", 11, reason="expected 5 fields")]
+    assert j.append(chunk, {"file": 3, "passing": 1}) == [1, 2]
     assert [e.seq for e in uplink.pending(0, 10)] == [1, 2]
     uplink.close()
     journal_id = j.journal_id
@@ -59,10 +62,10 @@ def test_journal_numbers_entries_per_reader_across_restarts(tmp_path: Path) -> N
     other = Journal(path, "KM5")  # another reader in the same file
     assert j.journal_id == journal_id == other.journal_id
     assert (j.last_seq(), j.acked()) == (2, 1)
-    assert other.append_read(read, "raw k", 12) == 1
-    other.commit()  # one writer at a time: a transaction holds the write lock
-    assert j.append_read(read, "raw 3", 13) == 3
-    j.commit()
+    assert j.position() == {"file": 3, "passing": 1} and other.position() is None
+    assert other.append([NewEntry("raw k", 12, read)]) == [1]
+    assert j.append([NewEntry("raw 3", 13, read)]) == [3]
+    assert j.position() == {"file": 3, "passing": 1}  # no position given: kept
     entries = j.pending(0, 10)
     assert [(e.seq, e.raw, e.is_read) for e in entries] == [
         (1, "raw 1", True), (2, "garbage", False), (3, "raw 3", True),
@@ -78,59 +81,6 @@ def test_journal_numbers_entries_per_reader_across_restarts(tmp_path: Path) -> N
 
 
 # -- the agent in-process --------------------------------------------------------------------
-
-
-def make_config(tmp: Path, pty: Pty, url: str, token: str = TOKEN, **kw: object) -> AgentConfig:
-    options: dict = dict(min_backoff_s=0.1, max_backoff_s=0.5, health_interval_s=0.5, batch_size=50)
-    options.update(kw)
-    return AgentConfig(
-        "FIN", pty.name, "retrotime-csv", url, token, tmp / "agent.db", "Europe/London",
-        **options,
-    )  # fmt: skip
-
-
-@contextmanager
-def agent_running(config: AgentConfig) -> Iterator[tuple[Agent, list[BaseException]]]:
-    agent = Agent(config)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(agent.run())
-        except AgentError as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    wait_until(lambda: agent._loop is not None or not thread.is_alive())
-    try:
-        yield agent, errors
-    finally:
-        agent.stop()
-        thread.join(15)
-        assert not thread.is_alive(), "agent did not stop"
-
-
-def journal_rows(path: Path) -> list[tuple[int, str, int]]:
-    db = sqlite3.connect(path, timeout=10)
-    try:
-        return db.execute(
-            "SELECT seq, raw, (SELECT COALESCE(MAX(seq), 0) FROM acked) FROM entries ORDER BY seq"
-        ).fetchall()
-    finally:
-        db.close()
-
-
-def write_lines(pty: Pty, numbers: range) -> list[str]:
-    lines = [csv_line(i) for i in numbers]
-    pty.write("".join(line + "\r\n" for line in lines).encode())
-    return lines
-
-
-def free_port(tmp: Path) -> int:
-    probe = UplinkServer(tmp / "probe.db", {}).start()
-    probe.stop()
-    return probe.port
 
 
 def test_journal_first_then_backlog_sent_when_service_comes_up_and_back(tmp_path: Path) -> None:
@@ -273,7 +223,7 @@ def test_reference_server_rejects_malformed_messages(tmp_path: Path) -> None:
             ws.send(json.dumps(hello))
             assert json.loads(ws.recv(5))["type"] == "welcome"
             ws.send("{not json")
-            assert json.loads(ws.recv(5)) == {"type": "error", "reason": "message is not JSON"}
+            assert json.loads(ws.recv(5)) == {"type": "error", "reason": "not JSON"}
             with pytest.raises(ConnectionClosed) as closed:
                 ws.recv(5)
             assert closed.value.rcvd.code == CloseCode.INVALID_DATA
@@ -290,22 +240,26 @@ def test_reference_server_rejects_malformed_messages(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("--format", "no-such-format", "unknown reader format 'no-such-format'"),
+        ("--format", "no-such-format", "'no-such-format' is not one of"),
         ("--server", "http://127.0.0.1:1/uplink", "scheme isn't ws or wss"),
         ("--port", "nope://x", "protocol 'nope' not known"),
+        ("--timezone", "Mars/Olympus", "No time zone found with key Mars/Olympus"),
     ],
 )
-def test_cli_entry_reports_configuration_errors(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, message: str
+def test_agent_command_reports_configuration_errors(
+    tmp_path: Path, option: str, value: str, message: str
 ) -> None:
+    from web.cli import main
+
     args = {
         "--reader": "FIN", "--port": "/dev/null", "--format": "retrotime-csv",
         "--server": "ws://127.0.0.1:1/uplink", "--token": TOKEN,
-        "--journal": str(tmp_path / "agent.db"), "--tz": "Europe/London",
+        "--journal": str(tmp_path / "agent.db"), "--timezone": "Europe/London",
     }  # fmt: skip
     args[option] = value
-    assert main([x for pair in args.items() for x in pair]) == 2
-    assert message in capsys.readouterr().err
+    result = CliRunner().invoke(main, ["agent", *(x for pair in args.items() for x in pair)])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())
 
 
 # -- end to end: a subprocess agent killed with SIGKILL -------------------------------------
@@ -345,12 +299,7 @@ class Writer(threading.Thread):
 
 
 def start_agent(tmp: Path, pty: Pty, url: str, n: int) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable, "-m", "readers.agent", "--reader", "FIN", "--port", pty.name,
-        "--format", "retrotime-csv", "--server", url, "--token", TOKEN,
-        "--journal", str(tmp / "agent.db"), "--tz", "Europe/London",
-        "--health-interval", "1", "--max-backoff", "1",
-    ]  # fmt: skip
+    cmd = agent_cli(pty.name, "retrotime-csv", url, tmp / "agent.db")
     log = open(tmp / f"agent-{n}.log", "wb")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 

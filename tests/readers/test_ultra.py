@@ -191,20 +191,53 @@ def test_gap_in_log_ids_asks_a_rewind_of_the_missing_range() -> None:
     assert s.feed(line(seq=16))[1] == b""
 
 
-def test_rewound_reads_do_not_move_the_log_cursor() -> None:
+def test_rewound_reads_fill_the_gap_once_and_do_not_move_the_log_cursor() -> None:
     s = FMT.session(CTX)
     s.feed(line(seq=11))
     s.feed(line(seq=15))
-    for seq in (11, 12, 13, 14, 15):
+    assert s.missing == [(12, 14)]
+    got = {}
+    for seq in (11, 12, 13, 14, 15, 13):
         read, ask = s.feed(line(seq=seq, rewind=1))
-        assert read is not None and read.reader_seq == seq and ask == b""
+        got.setdefault(seq, []).append(read)
+        assert ask == b""
+    # The bracketing ids 11 and 15 and the second 13 are held already: dropped, so the
+    # journal holds each read once.
+    assert {seq for seq, reads in got.items() if reads[0] is not None} == {12, 13, 14}
+    assert got[13][1] is None and s.missing == []
     assert s.last_log_id == 15
+
+
+def test_open_gaps_survive_a_restart_and_are_asked_again() -> None:
+    s = FMT.session(CTX)
+    s.feed(line(seq=20))
+    s.feed(line(seq=25))
+    s.feed(line(seq=22, rewind=1))
+    assert s.checkpoint() == {"log_id": 25, "missing": [[21, 21], [23, 24]]}
+    restored = FMT.session(CTX)
+    restored.restore(s.checkpoint())
+    assert restored.connected() == (
+        b"R"
+        + rewind_by_log_id(20, 22)
+        + rewind_by_log_id(22, 25)
+        + rewind_by_log_id(25, 25 + restored.REWIND_AHEAD)
+    )
+    assert restored.feed(line(seq=25))[0] is None  # a duplicate of the last read held
+    assert restored.feed(line(seq=23, rewind=1))[0] is not None
+    assert restored.tick(0.0) == b"" and restored.tick(30.0) == b"?" + rewind_by_log_id(20, 22) + (
+        rewind_by_log_id(23, 25)
+    )
+    # Logged while the agent was away and never seen live: taken from the rewind.
+    late = [restored.feed(line(seq=n, rewind=1))[0] for n in (25, 26, 27)]
+    assert [r is not None for r in late] == [False, True, True]
+    assert restored.last_log_id == 27 and restored.missing == [(21, 21), (24, 24)]
 
 
 def test_gap_across_a_reconnect_is_recovered_and_a_new_log_is_followed() -> None:
     s = FMT.session(CTX)
     s.feed(line(seq=100))
-    assert s.connected() == b"R"
+    # Back on the link: what the reader logged meanwhile is asked at once.
+    assert s.connected() == b"R" + rewind_by_log_id(100, 100 + s.REWIND_AHEAD)
     assert s.feed(line(seq=104))[1] == rewind_by_log_id(100, 104)
     assert s.feed(line(seq=1))[1] == b""  # the reader started a new log
     assert s.feed(line(seq=2))[1] == b""

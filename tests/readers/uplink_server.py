@@ -1,8 +1,9 @@
 """A reference uplink server for tests: the service side of docs/uplink.md.
 
 A real `websockets` asyncio server on 127.0.0.1 in its own thread, storing into a real
-SQLite file, idempotent by (reader, journal_id, seq). The production server lives in
-web/ later; this one is small on purpose and has knobs to misbehave:
+SQLite file, idempotent by (reader, journal_id, seq), around the same sans-I/O
+`ServerProtocol` as the service (web/uplink.py). Small on purpose, with knobs to
+misbehave:
 
 - `ack_delay_s`: wait before each ack (builds a backlog of sent, unacked entries);
 - `fail_acks`: for the next N data messages, store the entries then close with 1011
@@ -24,7 +25,22 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import CloseCode
+
+from readers.uplink_messages import (
+    HELLO_TIMEOUT_S,
+    Close,
+    Error,
+    GoingAway,
+    Health,
+    Hello,
+    Message,
+    Quarantine,
+    Reads,
+    Refused,
+    UplinkError,
+    split_storable,
+)
+from readers.uplink_protocol import Connections, ServerProtocol, error_frame
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -36,16 +52,6 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE TABLE IF NOT EXISTS deliveries (reader TEXT, journal_id TEXT, seq INTEGER);
 CREATE TABLE IF NOT EXISTS health (reader TEXT, journal_id TEXT, body TEXT);
 """
-
-_READ_FIELDS = {
-    "seq": int, "chip": str, "antenna": int, "time_ms": int, "rssi": (float, int, type(None)),
-    "reader_seq": (int, type(None)), "raw": str, "received_ms": int,
-}  # fmt: skip
-_QUARANTINE_FIELDS = {"seq": int, "raw": str, "reason": str, "received_ms": int}
-
-
-class Malformed(Exception):
-    pass
 
 
 class UplinkServer:
@@ -67,7 +73,7 @@ class UplinkServer:
         self.forget = False
         self.hellos: list[dict[str, Any]] = []
         self.welcomes: list[tuple[int, int]] = []
-        self._live: dict[tuple[str, str], ServerConnection] = {}
+        self.connections: Connections[ServerConnection] = Connections()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
@@ -132,63 +138,53 @@ class UplinkServer:
         return time.time_ns() // 1_000_000 + self.clock_offset_ms
 
     async def _handler(self, ws: ServerConnection) -> None:
+        proto = ServerProtocol()
         try:
-            hello = _parse(await asyncio.wait_for(ws.recv(), 10))
-            _check(hello, {"type": str, "protocol": int, "reader": str, "token": str,
-                           "agent_version": str, "journal_id": str, "acked_seq": int,
-                           "last_seq": int, "agent_time_ms": int})  # fmt: skip
-            if hello["type"] != "hello":
-                raise Malformed("the first message must be hello")
-        except TimeoutError:
-            await ws.close(CloseCode.GOING_AWAY, "no hello")
+            try:
+                hello = proto.receive(await asyncio.wait_for(ws.recv(), HELLO_TIMEOUT_S))
+            except TimeoutError:
+                raise GoingAway("no hello") from None
+            assert isinstance(hello, Hello)
+            if self.tokens.get(hello.reader) != hello.token:
+                raise Refused("bad token")
+        except UplinkError as exc:
+            await _close(ws, exc)
             return
-        except Malformed as exc:
-            await _reject(ws, str(exc))
-            return
-        reader, journal_id = hello["reader"], hello["journal_id"]
-        if hello["protocol"] != 1:
-            await ws.close(CloseCode.POLICY_VIOLATION, "unsupported protocol")
-            return
-        if self.tokens.get(reader) != hello["token"]:
-            await ws.close(CloseCode.POLICY_VIOLATION, "bad token")
+        except ConnectionClosed:
             return
         self.hellos.append(hello)
-        stream = (reader, journal_id)
-        older = self._live.get(stream)
+        stream = (hello.reader, hello.journal_id)
+        older = self.connections.claim(stream, ws)
         if older is not None:  # one connection per stream: the newest wins
-            await older.close(CloseCode.GOING_AWAY, "replaced by a new connection")
-        self._live[stream] = ws
+            await older.close(Close.GOING_AWAY, "replaced by a new connection")
         try:
-            await self._serve(ws, hello)
+            await self._serve(ws, proto, hello)
+        except UplinkError as exc:
+            await _close(ws, exc)
         except ConnectionClosed:
             return
         finally:
-            if self._live.get(stream) is ws:
-                del self._live[stream]
+            self.connections.release(stream, ws)
 
-    async def _serve(self, ws: ServerConnection, hello: dict[str, Any]) -> None:
-        reader, journal_id = hello["reader"], hello["journal_id"]
+    async def _serve(self, ws: ServerConnection, proto: ServerProtocol, hello: Hello) -> None:
+        reader, journal_id = hello.reader, hello.journal_id
         held = 0 if self.forget else self._held(reader, journal_id)
-        self.welcomes.append((hello["acked_seq"], held))  # what the agent knew, what we hold
-        welcome = {"type": "welcome", "seq": held, "server_time_ms": self._now_ms()}
-        await ws.send(json.dumps(welcome))
+        self.welcomes.append((hello.acked_seq, held))  # what the agent knew, what we hold
+        await ws.send(proto.welcome(held, self._now_ms()))
         async for data in ws:
-            try:
-                msg = _parse(data)
-                held = self._store(reader, journal_id, msg, held)
-            except Malformed as exc:
-                await _reject(ws, str(exc))
-                return
-            if msg["type"] != "health" and self.fail_acks > 0:
+            msg = proto.receive(data)
+            if isinstance(msg, Error):
+                continue
+            held = self._store(reader, journal_id, msg, held)
+            if not isinstance(msg, Health) and self.fail_acks > 0:
                 self.fail_acks -= 1
-                await ws.close(CloseCode.INTERNAL_ERROR, "simulated failure before ack")
+                await ws.close(Close.INTERNAL_ERROR, "simulated failure before ack")
                 return
             if self.ack_delay_s:
                 await asyncio.sleep(self.ack_delay_s)
             while self.hold_acks:
                 await asyncio.sleep(0.02)
-            ack = {"type": "ack", "seq": held, "server_time_ms": self._now_ms()}
-            await ws.send(json.dumps(ack))
+            await ws.send(proto.ack(held, self._now_ms()))
 
     def _held(self, reader: str, journal_id: str, start: int = 0) -> int:
         """The highest n such that seq 1..n are all stored."""
@@ -203,62 +199,38 @@ class UplinkServer:
             held = seq
         return held
 
-    def _store(self, reader: str, journal_id: str, msg: dict[str, Any], held: int) -> int:
-        kind = msg.get("type")
-        if kind == "health":
+    def _store(self, reader: str, journal_id: str, msg: Message, held: int) -> int:
+        if isinstance(msg, Health):
             self._db.execute(
-                "INSERT INTO health VALUES (?, ?, ?)", (reader, journal_id, json.dumps(msg))
+                "INSERT INTO health VALUES (?, ?, ?)", (reader, journal_id, json.dumps(msg.body))
             )
             return held
-        if kind == "reads":
-            items, fields = msg.get("reads"), _READ_FIELDS
-        elif kind == "quarantine":
-            items, fields = msg.get("lines"), _QUARANTINE_FIELDS
+        if isinstance(msg, Reads):
+            reads, lines = split_storable(msg.reads)
         else:
-            raise Malformed(f"unknown message type {kind!r}")
-        if not isinstance(items, list) or not items:
-            raise Malformed(f"{kind} needs a non-empty list")
-        for item in items:
-            _check(item, fields)
-            if item["seq"] < 1:
-                raise Malformed("seq starts at 1")
+            assert isinstance(msg, Quarantine)
+            reads, lines = [], msg.lines
         self._db.execute("BEGIN")
-        for e in items:
-            self._db.execute(
-                "INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (reader, journal_id, e["seq"], kind.rstrip("s"), e.get("chip"), e.get("antenna"),
-                 e.get("time_ms"), e.get("rssi"), e.get("reader_seq"), e["raw"],
-                 e.get("reason"), e["received_ms"]),
-            )  # fmt: skip
-            self._db.execute(
-                "INSERT INTO deliveries VALUES (?, ?, ?)", (reader, journal_id, e["seq"])
-            )
+        for kind, items in (("read", reads), ("quarantine", lines)):
+            for e in items:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (reader, journal_id, e["seq"], kind, e.get("chip"), e.get("antenna"),
+                     e.get("time_ms"), e.get("rssi"), e.get("reader_seq"), e["raw"],
+                     e.get("reason"), e["received_ms"]),
+                )  # fmt: skip
+                self._db.execute(
+                    "INSERT INTO deliveries VALUES (?, ?, ?)", (reader, journal_id, e["seq"])
+                )
         self._db.execute("COMMIT")
         return self._held(reader, journal_id, held)
 
 
-def _parse(data: str | bytes) -> dict[str, Any]:
-    if isinstance(data, bytes):
-        raise Malformed("binary messages are not part of the protocol")
+async def _close(ws: ServerConnection, exc: UplinkError) -> None:
     try:
-        msg = json.loads(data)
-    except json.JSONDecodeError:
-        raise Malformed("message is not JSON") from None
-    if not isinstance(msg, dict):
-        raise Malformed("message is not a JSON object")
-    return msg
-
-
-def _check(msg: dict[str, Any], fields: dict[str, Any]) -> None:
-    for key, types in fields.items():
-        value = msg.get(key)
-        if not isinstance(value, types) or (isinstance(value, bool) and types is int):
-            raise Malformed(f"field {key!r} is missing or has the wrong type")
-
-
-async def _reject(ws: ServerConnection, reason: str) -> None:
-    try:
-        await ws.send(json.dumps({"type": "error", "reason": reason}))
-        await ws.close(CloseCode.INVALID_DATA, reason[:120])
+        frame = error_frame(exc)
+        if frame is not None:
+            await ws.send(frame)
+        await ws.close(exc.code, exc.reason[:120])
     except ConnectionClosed:
         pass
