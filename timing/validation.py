@@ -1,7 +1,7 @@
 """Backwards validation: was every split run backwards, along the course, at a human pace?
 
 Each check reads one runner's passings and crossings and returns flags with their
-evidence (DESIGN.md, "Backwards validation: the physical model"):
+evidence (README, "Backwards validation and records"):
 
 - WRONG_WAY: at a gate, a chip crossed the downstream line before the upstream one.
 - IMPLAUSIBLE_PACE: a segment faster than the backwards world record allows, scaled

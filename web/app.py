@@ -1,4 +1,4 @@
-"""The Litestar application: one factory, one settings object (STYLE.md, 6)."""
+"""The Litestar application: one factory, one settings object."""
 
 from __future__ import annotations
 

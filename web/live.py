@@ -370,5 +370,5 @@ def parse_since(text: str | None) -> int | None:
 
 
 def channel_name(race_id: str) -> str:
-    # Channel names stay lowercase and fixed (STACK.md: a Redis backend changed case).
+    # Channel names stay lowercase and fixed: a Redis backend has been seen to change case.
     return f"race-{race_id.lower()}"
