@@ -79,9 +79,16 @@ def storage_fault(url: URL, doing: str, orig: BaseException | None) -> StorageEr
     state = getattr(orig, "sqlstate", None)
     if state in _POSTGRES:
         return StorageError(doing, where, _POSTGRES[state], detail)
-    if state is None or state.startswith("08"):  # no answer, or the connection failed
-        return StorageError(doing, where, UNREACHABLE, detail)
+    if (state is None and _about_the_link(orig)) or (state or "").startswith("08"):
+        return StorageError(doing, where, UNREACHABLE, detail)  # no answer, or the link failed
     return None
+
+
+def _about_the_link(orig: BaseException | None) -> bool:
+    """A driver error without SQLSTATE is about the link only if PEP 249 calls it an
+    OperationalError or InterfaceError; a DataError (a NUL in text) is the row's fault."""
+    names = {cls.__name__ for cls in type(orig).__mro__}
+    return bool(names & {"OperationalError", "InterfaceError"})
 
 
 def _read_only(folder: Path) -> bool:

@@ -66,8 +66,14 @@ async def uplink(socket: WebSocket) -> None:
             await _close_quietly(older, GoingAway("replaced by a new connection"))
         await _serve(socket, proto, live, hello)
     except UplinkError as exc:
-        level = logging.ERROR if exc.code == Close.INTERNAL_ERROR else logging.WARNING
-        log.log(level, "uplink %s: %s", reader, exc.reason)
+        failed = exc.code == Close.INTERNAL_ERROR  # logged once, with the driver's traceback
+        log.log(
+            logging.ERROR if failed else logging.WARNING,
+            "uplink %s: %s",
+            reader,
+            exc.reason,
+            exc_info=exc.__cause__ if failed else None,
+        )
         await _close_quietly(socket, exc)
     except WebSocketDisconnect:
         pass
@@ -130,7 +136,8 @@ async def _store_reads(
     try:
         return await live.ingest_reads(reader, journal_id, reads)
     except (SQLAlchemyError, OverflowError, ValueError) as exc:
-        log.exception("uplink %s: %d reads failed to store; one by one now", reader, len(reads))
+        log.warning("uplink %s: %d reads failed to store (%s); one by one now",
+                    reader, len(reads), exc)  # fmt: skip
         first_error = exc
     for entry in reads:  # find the read the database refuses; quarantine it, keep the rest
         try:
@@ -148,8 +155,8 @@ async def _store_lines(
 ) -> int:
     try:
         return await live.ingest_quarantine(reader, journal_id, lines)
-    except (SQLAlchemyError, OverflowError, ValueError):
-        log.exception("uplink %s: quarantined lines could not be stored as sent", reader)
+    except (SQLAlchemyError, OverflowError, ValueError) as exc:
+        log.warning("uplink %s: quarantined lines could not be stored as sent (%s)", reader, exc)
     # Text a database cannot take (a lone surrogate from a hostile agent): kept escaped.
     safe = [{**e, "raw": _printable(e["raw"]), "reason": _printable(e["reason"])} for e in lines]
     try:

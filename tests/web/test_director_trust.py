@@ -281,7 +281,9 @@ def test_the_console_follows_over_a_websocket(client: TestClient, settings: Sett
                 ]}
             )  # fmt: skip
             agent.receive_json()
-            agent.send_json({"type": "health", "reader_offset_ms": 1500, "quarantined": 1})
+            agent.send_json(
+                {"type": "health", "agent_time_ms": g, "reader_offset_ms": 1500, "quarantined": 1}
+            )
         seen: dict = {}
         for _ in range(40):  # each message is the whole console, sent as it changes
             seen = ws.receive_json()

@@ -97,14 +97,14 @@ def test_unexpected_errors_are_logged_once_and_counted(serve: Serve) -> None:
         ws.send(json.dumps({"type": "quarantine", "lines": [line]}))
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=5)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4500
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011  # storage failed
     hide_table(serve.db, "quarantined_lines", hidden=False)
 
     log = serve.text("websocket /uplink")
     assert log.count("ERROR - ") == 2, log  # each error once, with its traceback
     assert log.count("Traceback (most recent call last)") >= 2
     assert log.count("unexpected error in GET /api/director/dashboard") == 1
-    assert log.count("unexpected error in websocket /uplink") == 1
+    assert log.count("uplink FIN: storage failed") == 1
     assert log.count("no such table: quarantined_lines") >= 2
     assert http.get("/api/director/errors").json()["count"] == 2
     console = http.get("/director")
