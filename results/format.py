@@ -47,3 +47,25 @@ def search_key(*parts: str) -> str:
     text = " ".join(p for p in parts if p).lower()
     folded = unicodedata.normalize("NFD", text)
     return "".join(c for c in folded if not unicodedata.category(c).startswith("M"))
+
+
+def search_words(query: str) -> list[str]:
+    """What a search for `query` looks for: its words, folded as `search_key` folds."""
+    return search_key(query).split()
+
+
+def matches(key: str, query: str) -> bool:
+    """The search rule of every RetroTime page, live or published (`site.js` does the
+    same): each word of the query appears somewhere in the runner's key, so "fernandez"
+    finds "Fernández", "50" finds bibs 501-509 and a club's name finds its runners."""
+    words = search_words(query)
+    return bool(words) and all(w in key for w in words)
+
+
+def point_name(distance_m: float, first: bool, last: bool) -> str:
+    """A timing point as spectators say it: "Start", "10 km", "21.1 km", "Finish"."""
+    if last:
+        return "Finish"
+    if first and distance_m == 0:
+        return "Start"
+    return f"{round(distance_m / 1000, 1):g} km"

@@ -12,6 +12,7 @@ from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
@@ -22,9 +23,12 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 from readers.formats import format_names
+from results.pages import STATUS_LABELS
+from results.site import STATIC as SHARED_STATIC
 from timing.folder import load_folder
 from timing.store import Store
 from web.director import DIRECTOR_ROUTES
+from web.leaderboard import ON_COURSE
 from web.live import LiveService, channel_name
 from web.pages import SPECTATOR_ROUTES
 from web.settings import Settings
@@ -41,6 +45,10 @@ def channels_backend(redis_url: str | None) -> ChannelsBackend:
     from redis.asyncio import Redis
 
     return RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url))
+
+
+def _globals(engine: JinjaTemplateEngine) -> None:
+    engine.engine.globals["STATUS_LABELS"] = {**STATUS_LABELS, ON_COURSE: "on course"}
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -78,11 +86,16 @@ def create_app(settings: Settings) -> Litestar:
             *SPECTATOR_ROUTES,
             *DIRECTOR_ROUTES,
             uplink,
-            create_static_files_router("/static", [HERE / "static"]),
+            # The live pages share the published site's stylesheet, favicon and script.
+            create_static_files_router("/static", [HERE / "static", SHARED_STATIC]),
         ],
         plugins=[channels],
         lifespan=[lifespan],
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_globals
+        ),
+        # Phones on a finish-line network: pages and assets travel compressed.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         middleware=[ServerSideSessionConfig(httponly=True, samesite="strict").middleware],
         stores={"sessions": MemoryStore()},
         csrf_config=CSRFConfig(

@@ -395,7 +395,7 @@ def test_a_name_made_of_markup_shows_as_text(service: Service, new_page) -> None
     # ... and redrawn by live.js from a websocket update (textContent).
     service.uplink("START", [("F0103", 1, 5_000)])
     service.uplink("MID", [("F0103", 1, 4_500_000), ("F0103", 2, 4_501_500)])
-    wait_row(page, "103", "10k")
+    wait_row(page, "103", "10 km")  # the point by its distance, not its id
     assert page.locator("#bib-103").get_attribute("class") == "changed"
     assert page.locator("#bib-103 td a").inner_text() == shown
     no_injected_script()
