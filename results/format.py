@@ -68,4 +68,17 @@ def point_name(distance_m: float, first: bool, last: bool) -> str:
         return "Finish"
     if first and distance_m == 0:
         return "Start"
-    return f"{round(distance_m / 1000, 1):g} km"
+    return format_distance(distance_m)
+
+
+def format_short(ms: int) -> str:
+    """A duration to the second without leading zeros: "0:42", "12:05", "1:02:30"."""
+    seconds = max(0, ms) // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, sec = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{sec:02d}" if hours else f"{minutes}:{sec:02d}"
+
+
+def format_distance(metres: float) -> str:
+    """A distance for spectators, to 100 m: "10 km", "21.1 km"."""
+    return f"{round(metres / 1000, 1):g} km"

@@ -20,25 +20,32 @@ def is_live(health: ReaderHealth, now_ms: int) -> bool:
     return health.last_message_ms is not None and now_ms - health.last_message_ms < SILENT_MS
 
 
-def mat_names(event: Event, reader: str) -> list[str]:
-    """The points a reader times, as spectators name them ("the 10 km mat")."""
+def mat_names(event: Event, reader: str, race_id: str | None = None) -> list[str]:
+    """The points a reader times ("10 km", "Finish"), in one race or in all."""
     names: dict[str, None] = {}
     for race in event.races:
+        if race_id is not None and race.id != race_id:
+            continue
         last = len(race.points) - 1
         for i, point in enumerate(race.points):
             if point.reader == reader:
-                names[f"the {point_name(point.distance_m, i == 0, i == last).lower()} mat"] = None
+                names[point_name(point.distance_m, i == 0, i == last).lower()] = None
     return list(names)
 
 
-def reader_banners(event: Event, health: dict[str, ReaderHealth], now_ms: int) -> list[str]:
-    """One line per mat that is not live, in course order."""
-    lines: list[str] = []
+def reader_banners(
+    event: Event, health: dict[str, ReaderHealth], now_ms: int, race_id: str | None = None
+) -> list[str]:
+    """One line naming the mats that are not live (of one race, or of all), or none."""
+    down: list[str] = []
     for reader, h in health.items():
-        if is_live(h, now_ms):
-            continue
-        for name in mat_names(event, reader):
-            text = f"{name.capitalize()} is not live: splits there will show when it is back."
-            if text not in lines:
-                lines.append(text)
-    return lines
+        if not is_live(h, now_ms):
+            names = mat_names(event, reader, race_id)
+            if names:
+                down.append(" / ".join(names))
+    if not down:
+        return []
+    if len(down) == 1:
+        return [f"The {down[0]} mat is not live: splits there will show when it is back."]
+    listed = ", ".join(down[:-1]) + " and " + down[-1]
+    return [f"The {listed} mats are not live: splits there will show when they are back."]

@@ -35,10 +35,12 @@ def _found(value: dict | None, what: str) -> dict:
     return value
 
 
-def _page(request: Request, template: str, **context: object) -> Template:
-    """A spectator page, with the banners of mats that are not live."""
+def _page(
+    request: Request, template: str, race_id: str | None = None, **context: object
+) -> Template:
+    """A spectator page, with a banner naming the mats (of its race) that are not live."""
     live = _live(request)
-    banners = reader_banners(live.folder.event, live.health, now_ms())
+    banners = reader_banners(live.folder.event, live.health, now_ms(), race_id)
     return Template(template, context={"banners": banners, **context})
 
 
@@ -59,19 +61,19 @@ async def leaderboard(
     sex: FromQuery[str | None] = None,
 ) -> Template:
     view = _found(leaderboard_view(_live(request), race_id, category, sex), "race")
-    return _page(request, "leaderboard.html", board=view, event=event_view(_live(request)))
+    return _page(request, "leaderboard.html", race_id, board=view)
 
 
 @get("/races/{race_id:str}/announcer", name="announcer")
 async def announcer(request: Request, race_id: FromPath[str]) -> Template:
     view = _found(announcer_view(_live(request), race_id), "race")
-    return _page(request, "announcer.html", view=view)
+    return _page(request, "announcer.html", race_id, view=view)
 
 
 @get("/athletes/{bib:str}", name="athlete")
 async def athlete(request: Request, bib: FromPath[str]) -> Template:
     view = _found(athlete_view(_live(request), bib), "bib")
-    return _page(request, "athlete.html", a=view)
+    return _page(request, "athlete.html", view["race"], a=view)
 
 
 @get("/search", name="search")

@@ -12,7 +12,7 @@ import statistics
 from typing import Any
 
 from results.chart import segment_pace
-from results.format import format_km, point_name
+from results.format import format_distance, format_short, point_name
 from timing.config import Race
 from timing.projection import project_ms
 from timing.records import Record, RecordBook
@@ -47,7 +47,7 @@ def projection(result: Result, distance_m: float, exponent: float = RIEGEL) -> d
     return {
         "time": format_duration(at),
         "ms": at,
-        "plus_minus": (format_duration(plus_minus) or "")[:-2].removeprefix("0:"),
+        "plus_minus": format_short(plus_minus),
         "clock_ms": result.passings[-1].time_ms + still if result.passings else None,
     }
 
@@ -60,7 +60,7 @@ def course_progress(race: Race, result: Result) -> dict[str, Any]:
         {
             "id": p.id,
             "name": point_name(p.distance_m, i == 0, i == last_index),
-            "distance": format_km(p.distance_m),
+            "distance": format_distance(p.distance_m),
             "passed": i in passed,
             "at": p.distance_m / race.distance_m * 100 if race.distance_m else 0,
         }
@@ -73,8 +73,8 @@ def course_progress(race: Race, result: Result) -> dict[str, Any]:
     return {
         "points": points,
         "passed": sum(1 for p in points if p["passed"]),
-        "covered": format_km(round(covered)),
-        "distance": format_km(race.distance_m),
+        "covered": format_distance(covered),
+        "distance": format_distance(race.distance_m),
         "percent": round(min(100.0, done), 1),
     }
 

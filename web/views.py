@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from results.format import category_key, format_km, matches, search_key
+from results.format import category_key, format_distance, format_short, matches, search_key
 from results.pages import split_rows
 from timing.config import Race
 from timing.report import result_json
@@ -33,7 +33,7 @@ def event_view(live: LiveService) -> dict[str, Any]:
                 "id": race.id,
                 "name": race.name,
                 "distance_m": race.distance_m,
-                "distance": format_km(race.distance_m),
+                "distance": format_distance(race.distance_m),
                 "entrants": len(rows),
                 "finished": sum(1 for r in rows if r["finished"]),
                 "on_course": sum(1 for r in rows if r["status"] == ON_COURSE),
@@ -118,6 +118,7 @@ def athlete_view(live: LiveService, bib: str, director: bool = False) -> dict[st
         data["status"] = row["status"]
     data["race"] = race.id
     data["race_name"] = race.name
+    data["seq"] = live.feeds[race.id].seq
     data["projected"] = format_duration(result.projected_finish_ms)
     data["split_rows"] = [
         {**vars_of(s), "name": point_names(race).get(s.point, s.point)} for s in split_rows(result)
@@ -173,7 +174,7 @@ def announcer_view(live: LiveService, race_id: str) -> dict[str, Any] | None:
     race = live.folder.event.race(race_id)
     if race is None:
         return None
-    head = {"id": race.id, "name": race.name}
+    head = {"id": race.id, "name": race.name, "seq": live.feeds[race.id].seq}
     rows = {r["bib"]: r for r in live.rows[race_id]}
     if race.is_lap_race:
         bell = [r for r in rows.values() if r.get("bell") and r["status"] == ON_COURSE]
@@ -206,25 +207,21 @@ def announcer_view(live: LiveService, race_id: str) -> dict[str, Any] | None:
     now = now_ms()
     for c in coming:
         # Their place in category if they finish as expected: finishers and arrivals ahead.
-        mine = c["category"]
+        mine, when = c["category"], c["_sort"]
         ahead = sum(
-            1 for r in finished if r.participant.category == mine and r.chip_time_ms < c["_sort"]
-        ) + sum(1 for o in coming if o["category"] == mine and o["_sort"] < c["_sort"])
+            1 for r in finished if r.participant.category == mine and r.chip_time_ms < when
+        ) + sum(1 for o in coming if o["category"] == mine and o["_sort"] < when)
         c["category_place"] = ahead + 1
-        left = c.pop("_clock") - now
-        c["to_line"] = "any moment" if left <= 0 else f"in {short(left)}"
-        del c["_sort"]
+        left = c["_clock"] - now
+        c["to_line"] = "any moment" if left <= 0 else f"in {format_short(left)}"
+    for c in coming:
+        del c["_sort"], c["_clock"]
     return {
         "race": head,
         "last_split": point_names(race).get(last_split, last_split) if last_split else None,
         "runners": coming,
         "alerts": record_alerts(live, race, results),
     }
-
-
-def short(ms: int) -> str:
-    """A duration without tenths and leading zero hours: "12:05", "1:02:30"."""
-    return (format_duration(ms) or "")[:-2].removeprefix("0:")
 
 
 def _coming(race: Race, result: Result, last_split: str | None) -> dict[str, Any] | None:

@@ -164,6 +164,7 @@
           tr.append(td);
           continue;
         }
+        if (key === "place") { tr.append(el("td", "c-place num", row.place || (row.status === "RUN" ? row.pos : ""))); continue; }
         let cls = phone.has(key) || key === "place" ? "c-" + key : "wide";
         if (key === "place") cls += " num";
         if (key === "time") cls += " time";
@@ -215,7 +216,8 @@
       busy = false;
       if (again) { again = false; redraw(); }
     }
-    feed(holder.dataset.race).listeners.push({
+    // From the update the page was drawn at: one that lands while the page connects counts.
+    feed(holder.dataset.race, Number(holder.dataset.seq || 0)).listeners.push({
       rows: (rows, snapshot) => { if (!snapshot && rows.some(wanted)) redraw(); },
     });
     if (everyMs) setInterval(redraw, everyMs);
@@ -235,6 +237,13 @@
   if (allow && "Notification" in window && Notification.permission === "default") {
     allow.hidden = false;
     allow.addEventListener("click", () => Notification.requestPermission().then(() => { allow.hidden = true; }));
+  }
+
+  // A category is one tap: choosing it shows it (without the script, the Show button does).
+  const filters = document.getElementById("board-filters");
+  if (filters) {
+    filters.querySelector(".go").hidden = true;
+    filters.addEventListener("change", () => filters.submit());
   }
 
   // ---- a timed race's countdown ------------------------------------------------------
