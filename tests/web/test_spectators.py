@@ -74,7 +74,8 @@ def test_every_page_fits_the_screen_and_weighs_little(service: Service, new_page
         page.goto(f"{service.url}{path}")
         wait_live(page)
         assert page.locator("main h1").count() == 1, name
-        assert overflow(page) == [], f"{name} at {size} reaches past the screen"
+        problems = overflow(page)
+        assert problems == [], f"{name} at {size} reaches past the screen: {problems}"
         weight = transferred_bytes(page)
         assert 0 < weight < PAGE_BYTES, f"{name} at {size}: {weight:,} bytes"
         shot = screenshot(page, f"live-{name}-{size}")
