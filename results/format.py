@@ -42,10 +42,11 @@ def category_key(category: str) -> tuple[str, int, int, str]:
 
 
 def search_key(*parts: str) -> str:
-    """Lower case without marks (accents), as the page's script folds what the user types:
-    `toLowerCase().normalize("NFD").replace(/\\p{M}/gu, "")`."""
+    """Lower case, compatibility forms unified and marks (accents) removed, as the page's
+    script folds what the user types: `toLowerCase().normalize("NFKD").replace(/\\p{M}/gu, "")`
+    (so "µ" and "μ", "ﬁ" and "fi", "é" and "e" are alike)."""
     text = " ".join(p for p in parts if p).lower()
-    folded = unicodedata.normalize("NFD", text)
+    folded = unicodedata.normalize("NFKD", text)
     return "".join(c for c in folded if not unicodedata.category(c).startswith("M"))
 
 

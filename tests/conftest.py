@@ -62,9 +62,11 @@ VIEWPORTS = {"360x740": (360, 740), "390x844": (390, 844), "1440x900": (1440, 90
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "out" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One Chromium for the session; without it browser tests skip (fail under CI)."""
+    """One Chromium per test module (Playwright's sync API holds an event loop while it
+    runs, which other modules' asyncio.run must not meet); without it browser tests skip
+    (and fail under CI)."""
     if not os.access(CHROMIUM, os.X_OK):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing (CI must install Debian's chromium)")

@@ -16,7 +16,7 @@
   // The search rule of results/format.py:matches (the live search uses it): every word,
   // folded as search_key folds (no case, no accents), appears in the row's key.
   function fold(text) {
-    return text.toLowerCase().normalize("NFD").replace(/\p{M}/gu, "");
+    return text.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
   }
 
   function apply() {

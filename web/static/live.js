@@ -230,7 +230,7 @@
 
   // ---- the following page ----------------------------------------------------------
   const list = document.getElementById("following");
-  if (list && !list.dataset.bibs && Object.keys(followed).length) {
+  if (list && !new URLSearchParams(location.search).has("bibs") && Object.keys(followed).length) {
     location.replace("/following?bibs=" + Object.keys(followed).map(encodeURIComponent).join(","));
   }
   const allow = document.getElementById("allow-notify");
