@@ -86,7 +86,8 @@ async def following(request: Request, bibs: FromQuery[str] = "") -> Template:
     chosen = followed_bibs(bibs)
     rows = following_view(_live(request), chosen)
     races = sorted({r["race"] for r in rows})
-    return _page(request, "following.html", rows=rows, bibs=chosen, races=races)
+    seqs = {race: _live(request).feeds[race].seq for race in races}
+    return _page(request, "following.html", rows=rows, bibs=chosen, races=races, seqs=seqs)
 
 
 @get("/api/event")

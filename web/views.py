@@ -128,7 +128,7 @@ def athlete_view(live: LiveService, bib: str, director: bool = False) -> dict[st
     data["next"] = None
     exponent = live.folder.event.validation.riegel_exponent
     upcoming = next_point(race, result)
-    if upcoming is not None and data["status"] == ON_COURSE:
+    if upcoming is not None and data["status"] == ON_COURSE and upcoming[0] < len(race.points) - 1:
         index, distance = upcoming
         data["next"] = {
             "name": point_names(race)[race.points[index].id],
@@ -204,7 +204,9 @@ def announcer_view(live: LiveService, race_id: str) -> dict[str, Any] | None:
     coming = [c for r in running if (c := _coming(race, r, last_split)) is not None]
     coming.sort(key=lambda c: c["_sort"])
     finished = [r for r in results if r.status == "FIN" and r.chip_time_ms is not None]
-    now = now_ms()
+    # The race's clock: the wall clock, or the latest crossing where reads run ahead of it
+    # (a replayed or simulated race on a sped-up clock).
+    now = max([now_ms(), *(r.passings[-1].time_ms for r in results if r.passings)])
     for c in coming:
         # Their place in category if they finish as expected: finishers and arrivals ahead.
         mine, when = c["category"], c["_sort"]

@@ -200,7 +200,7 @@
   }
 
   // ---- pages that redraw from the server when their race changes ---------------------
-  function redrawOn(holder, wanted, everyMs) {
+  function redrawOn(holder, wanted, everyMs, race) {
     let busy = false, again = false;
     async function redraw() {
       if (busy) { again = true; return; }
@@ -217,7 +217,9 @@
       if (again) { again = false; redraw(); }
     }
     // From the update the page was drawn at: one that lands while the page connects counts.
-    feed(holder.dataset.race, Number(holder.dataset.seq || 0)).listeners.push({
+    race = race || holder.dataset.race;
+    const seqs = JSON.parse(holder.dataset.seqs || "{}");
+    feed(race, Number(seqs[race] ?? holder.dataset.seq ?? 0)).listeners.push({
       rows: (rows, snapshot) => { if (!snapshot && rows.some(wanted)) redraw(); },
     });
     if (everyMs) setInterval(redraw, everyMs);
@@ -232,6 +234,12 @@
   const list = document.getElementById("following");
   if (list && !new URLSearchParams(location.search).has("bibs") && Object.keys(followed).length) {
     location.replace("/following?bibs=" + Object.keys(followed).map(encodeURIComponent).join(","));
+  }
+  if (list && "WebSocket" in window) {
+    const bibs = new Set(list.dataset.bibs.split(","));
+    for (const race of list.dataset.races.split(",").filter(Boolean)) {
+      redrawOn(list, (row) => bibs.has(row.bib), 0, race);
+    }
   }
   const allow = document.getElementById("allow-notify");
   if (allow && "Notification" in window && Notification.permission === "default") {
