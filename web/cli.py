@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -455,11 +456,18 @@ def demo(host: str, port: int, speed: float, seed: int) -> None:
     console.print(f"  spectators: http://{host}:{port}/")
     console.print(f"  director:   http://{host}:{port}/director  (password: {password})")
     console.print(f"  files:      {workdir}  ·  Ctrl-C stops everything")
+    # `kill` (SIGTERM) stops the demo as Ctrl-C does: the agents run in sessions of
+    # their own and would otherwise outlive it, still reading the pseudo-terminals.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         run_server(settings, host, port)
     finally:
         sample.stop_all(agents, stop, ports)
         console.print("demo stopped")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 main.add_command(publish)
