@@ -51,8 +51,44 @@ def category_key(category: str) -> tuple[str, int, int, str]:
 
 
 def search_key(*parts: str) -> str:
-    """Lower case without marks (accents), as the page's script folds what the user types:
-    `toLowerCase().normalize("NFD").replace(/\\p{M}/gu, "")`."""
+    """Lower case, compatibility forms unified and marks (accents) removed, as the page's
+    script folds what the user types: `toLowerCase().normalize("NFKD").replace(/\\p{M}/gu, "")`
+    (so "µ" and "μ", "ﬁ" and "fi", "é" and "e" are alike)."""
     text = " ".join(p for p in parts if p).lower()
-    folded = unicodedata.normalize("NFD", text)
+    folded = unicodedata.normalize("NFKD", text)
     return "".join(c for c in folded if not unicodedata.category(c).startswith("M"))
+
+
+def search_words(query: str) -> list[str]:
+    """What a search for `query` looks for: its words, folded as `search_key` folds."""
+    return search_key(query).split()
+
+
+def matches(key: str, query: str) -> bool:
+    """The search rule of every RetroTime page, live or published (`site.js` does the
+    same): each word of the query appears somewhere in the runner's key, so "fernandez"
+    finds "Fernández", "50" finds bibs 501-509 and a club's name finds its runners."""
+    words = search_words(query)
+    return bool(words) and all(w in key for w in words)
+
+
+def point_name(distance_m: float, first: bool, last: bool) -> str:
+    """A timing point as spectators say it: "Start", "10 km", "21.1 km", "Finish"."""
+    if last:
+        return "Finish"
+    if first and distance_m == 0:
+        return "Start"
+    return format_distance(distance_m)
+
+
+def format_short(ms: int) -> str:
+    """A duration to the second without leading zeros: "0:42", "12:05", "1:02:30"."""
+    seconds = max(0, ms) // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, sec = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{sec:02d}" if hours else f"{minutes}:{sec:02d}"
+
+
+def format_distance(metres: float) -> str:
+    """A distance for spectators, to 100 m: "10 km", "21.1 km"."""
+    return f"{round(metres / 1000, 1):g} km"

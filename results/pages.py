@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from results.chart import PaceChart, pace_chart, segment_pace
-from results.format import category_key, format_km, format_pace, search_key, slug
+from results.format import category_key, format_distance, format_km, format_pace, search_key, slug
 from results.record_lines import RecordLine, record_book_line, record_line
 from timing.config import Race
 from timing.engine import EventResults, RaceResults
@@ -197,7 +197,7 @@ def race_link(rr: RaceResults, tz: Any = None) -> RaceLink:
     counts = Counter(r.status for r in rr.results)
     race = rr.race
     kind = "timed" if race.is_timed else "laps" if race.is_lap_race else "road"
-    distance = format_km(race.distance_m)
+    distance = format_distance(race.distance_m)
     if kind == "timed":
         distance = f"{format_duration(race.duration_ms)[:-2]} timed, {race.lap_m:g} m laps"
     elif kind == "laps":

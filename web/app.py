@@ -13,6 +13,7 @@ from litestar import Litestar
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
@@ -23,12 +24,15 @@ from litestar.stores.memory import MemoryStore
 from litestar.template.config import TemplateConfig
 
 from readers.formats import format_names
+from results.pages import STATUS_LABELS
+from results.site import STATIC as SHARED_STATIC
 from timing.folder import load_folder
 from timing.store import Store
 from web.auth import AUTH_ROUTES, LoginGuard, json_api_guard, session_config
 from web.director import DIRECTOR_ROUTES
 from web.director_live import director_updates
 from web.errors import ErrorTally, api_errors, log_task_end, log_unexpected
+from web.leaderboard import ON_COURSE
 from web.live import LiveService, channel_name
 from web.openapi import add_json_refusals, document_responses
 from web.pages import SPECTATOR_ROUTES
@@ -89,6 +93,7 @@ def create_app(settings: Settings) -> Litestar:
         # A bib in a link is one path segment: `/`, `?`, `#` and spaces must be escaped.
         engine.engine.filters["segment"] = lambda value: quote(str(value), safe="")
         engine.engine.globals["service_errors"] = errors
+        engine.engine.globals["STATUS_LABELS"] = {**STATUS_LABELS, ON_COURSE: "on course"}
 
     handlers = [*SPECTATOR_ROUTES, *AUTH_ROUTES, *DIRECTOR_ROUTES, api_errors]
     document_responses(handlers)
@@ -97,7 +102,8 @@ def create_app(settings: Settings) -> Litestar:
             *handlers,
             director_updates,
             uplink,
-            create_static_files_router("/static", [HERE / "static"]),
+            # The live pages share the published site's stylesheet, favicon and script.
+            create_static_files_router("/static", [HERE / "static", SHARED_STATIC]),
         ],
         plugins=[channels],
         lifespan=[lifespan],
@@ -106,6 +112,8 @@ def create_app(settings: Settings) -> Litestar:
             engine=JinjaTemplateEngine,
             engine_callback=template_engine,
         ),
+        # Phones on a finish-line network: pages and assets travel compressed.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         middleware=[session_config(settings).middleware],
         stores={"sessions": MemoryStore()},
         # Every state-changing request, form or JSON API, carries the CSRF token (the

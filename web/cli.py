@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import signal
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -208,17 +209,34 @@ def _print_tables(data: dict) -> None:
     show_default=True,
     help="With --live: the race clock runs this many times faster than real time.",
 )
+@click.option(
+    "--inject",
+    is_flag=True,
+    help="Add the demo's incidents: a runner on world-record pace, one facing forwards, "
+    "one running a gate the wrong way, one cutting the course (the lowest bibs of the "
+    "shortest road race with a gate).",
+)
 def simulate(
-    event_dir: Path, out_dir: Path | None, seed: int, truth: Path | None, live: bool, speed: float
+    event_dir: Path,
+    out_dir: Path | None,
+    seed: int,
+    truth: Path | None,
+    live: bool,
+    speed: float,
+    inject: bool,
 ) -> None:
     """Simulate the event's race: reader logs as the hardware would write them."""
     from readers.simulator import simulate as run_simulation
     from web.course import course_from_folder
+    from web.demo import demo_incidents
 
     folder = event_folder(event_dir)
     if out_dir is None and not live:
         raise click.UsageError("give --out LOG_DIR, or --live to stream to the readers' ports")
-    sim = run_simulation(course_from_folder(folder), seed)
+    incidents = demo_incidents(folder) if inject else {}
+    for bib, behaviours in incidents.items():
+        console.print(f"  bib {bib}: {', '.join(str(b.kind) for b in behaviours)}")
+    sim = run_simulation(course_from_folder(folder), seed, incidents)
     if truth:
         sim.write_truth(truth)
     if out_dir is not None:
@@ -517,11 +535,18 @@ def demo(host: str, port: int, speed: float, seed: int) -> None:
     console.print(f"  spectators: http://{host}:{port}/")
     console.print(f"  director:   http://{host}:{port}/director  (password: {password})")
     console.print(f"  files:      {workdir}  ·  Ctrl-C stops everything")
+    # `kill` (SIGTERM) stops the demo as Ctrl-C does: the agents run in sessions of
+    # their own and would otherwise outlive it, still reading the pseudo-terminals.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         run_server(settings, host, port)
     finally:
         sample.stop_all(agents, stop, ports)
         console.print("demo stopped")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 main.add_command(publish)

@@ -22,9 +22,14 @@ import tty
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from readers.simulator import simulate, stream_live
+from readers.simulator import Behaviour, simulate, stream_live
+from timing.config import Race
 from timing.folder import EventFolder, load_folder
+from timing.participants import Participant
+from timing.records import RecordBook, load_world_bests, merge_records
 from web.course import course_from_folder
+
+RECORD_MARGIN = 0.99  # the record runner runs 1 % under the world best's pace
 
 SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "riverside"
 
@@ -37,26 +42,25 @@ def write_event(folder: Path, ports: dict[str, str], lead_s: int = 10) -> None:
     text = (SAMPLE / "event.toml").read_text(encoding="utf-8")
     tz = load_folder(SAMPLE).event.timezone
     now = datetime.now(tz)
-    starts = [datetime.strptime(s, "%H:%M:%S") for s in re.findall(r'start = "([\d:]+)"', text)]
-    shift = (now + timedelta(seconds=lead_s)).replace(
-        microsecond=0, tzinfo=None
-    ) - datetime.combine(now.date(), min(starts).time())
-    text = re.sub(r'date = "[\d-]+"', f'date = "{now.date().isoformat()}"', text, count=1)
-    text = re.sub(
-        r'start = "([\d:]+)"',
-        lambda m: (
-            'start = "'
-            + (
-                datetime.combine(now.date(), datetime.strptime(m.group(1), "%H:%M:%S").time())
-                + shift
-            ).strftime("%H:%M:%S")
-            + '"'
-        ),
-        text,
-    )
+    first_gun = (now + timedelta(seconds=lead_s)).replace(microsecond=0, tzinfo=None)
+    text = re.sub(r'date = "[\d-]+"', f'date = "{first_gun.date().isoformat()}"', text, count=1)
+    found = re.findall(r'start = "([\d:]+)"', text)
+    moved = dict(zip(found, _moved_starts(text, first_gun), strict=True))
+    text = re.sub(r'start = "([\d:]+)"', lambda m: f'start = "{moved[m.group(1)]}"', text)
     for reader, port in ports.items():
         text = re.sub(rf'(id = "{reader}"\nformat = "[^"]+"\nport = )"[^"]*"', rf'\1"{port}"', text)
     (folder / "event.toml").write_text(text, encoding="utf-8")
+
+
+def _moved_starts(text: str, first_gun: datetime) -> list[str]:
+    """The waves' starts moved so the first is at `first_gun`, keeping their gaps, or
+    squeezing them so the last still starts on the same day (one date per event)."""
+    starts = [datetime.strptime(s, "%H:%M:%S") for s in re.findall(r'start = "([\d:]+)"', text)]
+    offsets = [(s - min(starts)).total_seconds() for s in starts]
+    midnight = datetime.combine(first_gun.date(), datetime.min.time()) + timedelta(days=1)
+    room = (midnight - first_gun).total_seconds() - 1
+    squeeze = min(1.0, room / max(offsets)) if max(offsets) > 0 else 1.0
+    return [(first_gun + timedelta(seconds=int(o * squeeze))).strftime("%H:%M:%S") for o in offsets]
 
 
 def open_ports(readers: list[str]) -> dict[str, tuple[int, int, str]]:
@@ -76,7 +80,7 @@ def start_streams(
     seed: int,
     stop: threading.Event,
 ) -> list[threading.Thread]:
-    sim = simulate(course_from_folder(folder), seed)
+    sim = simulate(course_from_folder(folder), seed, demo_incidents(folder))
     first_gun = min(w.gun_ms for race in folder.event.races for w in race.waves)
     started = time.monotonic()
     threads = []
@@ -91,6 +95,49 @@ def start_streams(
         thread.start()
         threads.append(thread)
     return threads
+
+
+def demo_incidents(folder: EventFolder) -> dict[str, list[Behaviour]]:
+    """What makes RetroTime different, on four runners of the shortest road race with a
+    gate: one on world-record pace (a record claim at the finish), one who turns
+    forwards on the way to the first panel, one who runs the gate the wrong way, one who cuts the
+    course around the first split. The lowest bibs of the race, so they are easy to find."""
+    roads = [r for r in folder.event.races if not r.is_lap_race and len(r.points) > 3]
+    gated = [r for r in roads if any(p.is_gate for p in r.points)]
+    if not gated:
+        return {}
+    race = min(gated, key=lambda r: r.distance_m)
+    people = sorted(
+        (p for p in folder.participants if p.race == race.id and p.role == "runner"),
+        key=lambda p: (len(p.bib), p.bib),
+    )
+    book = RecordBook(merge_records(load_world_bests(), folder.records))
+    chasers = [p for p in people if _world_best_ms(book, race, p) is not None]
+    if not chasers or len(people) < 4:
+        return {}
+    chaser = chasers[0]
+    best_ms = _world_best_ms(book, race, chaser)
+    assert best_ms is not None
+    pace = RECORD_MARGIN * best_ms / 1000 / (race.distance_m / 1000)
+    others = [p for p in people if p.bib != chaser.bib]
+    gate = next(p.id for p in race.points if p.is_gate)
+    # Facing shows at a panel that faces oncoming runners: turn forwards on the way there.
+    panel = next((i for i, p in enumerate(race.points) if i and p.oncoming), 1)
+    return {
+        chaser.bib: [Behaviour.steady_pace(pace)],
+        others[0].bib: [Behaviour.forward_facing(panel - 1)],
+        others[1].bib: [Behaviour.wrong_way(gate)],
+        others[2].bib: [Behaviour.missed_split(race.points[1].id)],
+    }
+
+
+def _world_best_ms(book: RecordBook, race: Race, person: Participant) -> int | None:
+    world = [
+        r
+        for r in book.applicable(race.distance_m, person.sex, person.category, person.nation)
+        if r.scope == "world"
+    ]
+    return min((r.time_ms for r in world), default=None)
 
 
 def start_agents(

@@ -6,14 +6,19 @@ websocket sends them, and the JSON API returns them, so all three agree.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from results.format import point_name
 from timing.config import Race
 from timing.engine import EventResults, RaceResults
 from timing.results import Result
 from timing.times import format_duration
 
 Row = dict[str, Any]
+ON_COURSE = "RUN"  # the status a row shows for a runner still on course
+# What a phone shows of a row at a glance; the other columns are a tap away.
+PHONE_KEYS = frozenset({"place", "name", "last_split", "time", "laps", "distance"})
 RowCache = dict[str, tuple[Result, tuple[Any, ...], Row]]  # bib -> (result, inputs, row)
 
 
@@ -95,6 +100,7 @@ def _row(race: Race, r: Result, pos: int, leader_at: dict[int, int], running: bo
     return {
         **_runner_fields(race, r, pos, running),
         "last_point": last.point if last else None,
+        "last_split": point_names(race).get(last.point, last.point) if last else "",
         "last_distance_m": last.distance_m if last else 0,
         "time": format_duration(
             r.chip_time_ms if r.chip_time_ms is not None else (last.chip_time_ms if last else None)
@@ -104,6 +110,12 @@ def _row(race: Race, r: Result, pos: int, leader_at: dict[int, int], running: bo
         "on_record_pace": list(r.on_record_pace),
         "finished": r.finish_ms is not None,
     }
+
+
+@cache
+def point_names(race: Race) -> dict[str, str]:
+    last = len(race.points) - 1
+    return {p.id: point_name(p.distance_m, i == 0, i == last) for i, p in enumerate(race.points)}
 
 
 def _runner_fields(race: Race, r: Result, pos: int, running: bool) -> Row:
@@ -118,10 +130,16 @@ def _runner_fields(race: Race, r: Result, pos: int, running: bool) -> Row:
         "sex": p.sex,
         "category": p.category,
         "club": p.club,
-        "status": "RUN" if running else r.status,
+        "nation": p.nation,
+        "status": shown_status(r, running),
         "flags": [f.get("code") for f in r.flags if f.get("status") == "confirmed"],
         "race": race.id,
     }
+
+
+def shown_status(r: Result, running: bool) -> str:
+    """The status spectators see: on course, or the engine's FIN, DNF, DNS, DQ."""
+    return ON_COURSE if running or r.status == ON_COURSE else r.status
 
 
 def _lap_row(race: Race, r: Result, pos: int, decided: frozenset[str], now_ms: int | None) -> Row:
@@ -147,6 +165,7 @@ def _lap_row(race: Race, r: Result, pos: int, decided: frozenset[str], now_ms: i
         "on_record_pace": [],
         "finished": r.finish_ms is not None and not running,
         "last_point": None,
+        "last_split": "",
         "last_distance_m": r.distance_m or 0,
         "projected": None,
     }
@@ -160,9 +179,14 @@ def columns(race: Race) -> list[tuple[str, str]]:
     elif race.is_lap_race:
         own = [("laps", "Laps"), ("to_go", "To go"), ("last_lap", "Last lap"), ("time", "Time")]
     else:
-        own = [("last_point", "Last split"), ("time", "Time")]
+        own = [("last_split", "Last split"), ("time", "Time")]
     tail = [("gap", "Gap"), *([("projected", "Projected")] * (not race.is_lap_race))]
     return [*runner, *own, *tail, ("status", "Status")]
+
+
+def phone_keys(race: Race) -> frozenset[str]:
+    """The columns a phone shows of `race`'s rows (the rest open under the name)."""
+    return PHONE_KEYS & {key for key, _ in columns(race)}
 
 
 def event_rows(

@@ -10,8 +10,19 @@ from litestar.exceptions import NotFoundException, WebSocketDisconnect
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from timing.store import now_ms
+from web.banners import reader_banners
 from web.live import LiveService, channel_name, parse_since
-from web.views import announcer_view, athlete_view, event_view, leaderboard_view, search_view
+from web.views import (
+    announcer_view,
+    athlete_view,
+    event_view,
+    following_view,
+    leaderboard_view,
+    search_view,
+)
+
+MAX_FOLLOWED = 50
 
 
 def _live(request: Request | WebSocket) -> LiveService:
@@ -24,37 +35,60 @@ def _found(value: dict | None, what: str) -> dict:
     return value
 
 
+def _page(
+    request: Request, template: str, race_id: str | None = None, **context: object
+) -> Template:
+    """A spectator page, with a banner naming the mats (of its race) that are not live."""
+    live = _live(request)
+    banners = reader_banners(live.folder.event, live.health, now_ms(), race_id)
+    return Template(template, context={"banners": banners, **context})
+
+
+def followed_bibs(bibs: str) -> list[str]:
+    return list(dict.fromkeys(b for b in bibs.replace(" ", ",").split(",") if b))[:MAX_FOLLOWED]
+
+
 @get("/", name="index")
 async def index(request: Request) -> Template:
-    return Template("index.html", context={"event": event_view(_live(request))})
+    return _page(request, "index.html", event=event_view(_live(request)))
 
 
 @get("/races/{race_id:str}", name="leaderboard")
 async def leaderboard(
-    request: Request, race_id: FromPath[str], category: FromQuery[str | None] = None
+    request: Request,
+    race_id: FromPath[str],
+    category: FromQuery[str | None] = None,
+    sex: FromQuery[str | None] = None,
 ) -> Template:
-    view = _found(leaderboard_view(_live(request), race_id, category), "race")
-    return Template(
-        "leaderboard.html", context={"board": view, "event": event_view(_live(request))}
-    )
+    view = _found(leaderboard_view(_live(request), race_id, category, sex), "race")
+    return _page(request, "leaderboard.html", race_id, board=view)
 
 
 @get("/races/{race_id:str}/announcer", name="announcer")
 async def announcer(request: Request, race_id: FromPath[str]) -> Template:
     view = _found(announcer_view(_live(request), race_id), "race")
-    return Template("announcer.html", context={"view": view})
+    return _page(request, "announcer.html", race_id, view=view)
 
 
 # `path`, not `str`: a bib may hold `/`, sent encoded (%2F) and decoded before routing.
 @get("/athletes/{bib:path}", name="athlete")
 async def athlete(request: Request, bib: FromPath[str]) -> Template:
     view = _found(athlete_view(_live(request), bib.removeprefix("/")), "bib")
-    return Template("athlete.html", context={"a": view})
+    return _page(request, "athlete.html", view["race"], a=view)
 
 
 @get("/search", name="search")
 async def search(request: Request, q: FromQuery[str] = "") -> Template:
-    return Template("search.html", context={"q": q, "rows": search_view(_live(request), q)})
+    return _page(request, "search.html", q=q, rows=search_view(_live(request), q))
+
+
+@get("/following", name="following")
+async def following(request: Request, bibs: FromQuery[str] = "") -> Template:
+    chosen = followed_bibs(bibs)
+    rows = following_view(_live(request), chosen)
+    races = sorted({r["race"] for r in rows})
+    seqs = {race: _live(request).feeds[race].seq for race in races}
+    return _page(request, "following.html", rows=rows, bibs=chosen, races=races, seqs=seqs)
 
 
 @get("/api/event")
@@ -64,9 +98,12 @@ async def api_event(request: Request) -> dict:
 
 @get("/api/races/{race_id:str}")
 async def api_leaderboard(
-    request: Request, race_id: FromPath[str], category: FromQuery[str | None] = None
+    request: Request,
+    race_id: FromPath[str],
+    category: FromQuery[str | None] = None,
+    sex: FromQuery[str | None] = None,
 ) -> dict:
-    return _found(leaderboard_view(_live(request), race_id, category), "race")
+    return _found(leaderboard_view(_live(request), race_id, category, sex), "race")
 
 
 @get("/api/races/{race_id:str}/announcer")
@@ -119,6 +156,7 @@ SPECTATOR_ROUTES = [
     announcer,
     athlete,
     search,
+    following,
     api_event,
     api_leaderboard,
     api_announcer,

@@ -105,8 +105,9 @@ class Course:
 class Kind(StrEnum):
     """What can be injected into a runner's race.
 
-    The flag codes of the results JSON (README) and SPARSE (any race), and two for lap races:
-    MISSED_LAP_READ and SHORT_LAP.
+    The flag codes of the results JSON (README) and SPARSE (any race), two for lap races:
+    MISSED_LAP_READ and SHORT_LAP, and STEADY_PACE on the road: a clean race at a
+    pace the caller sets (no fade, no wobble), e.g. just under a record.
     """
 
     FORWARD_FACING = "FORWARD_FACING"  # runs segment k facing forwards (and faster)
@@ -116,6 +117,7 @@ class Kind(StrEnum):
     SPARSE = "SPARSE"  # clean, but badly read: many missed reads, noisy RSSI
     MISSED_LAP_READ = "MISSED_LAP_READ"  # crosses the lap line at lap k, no chip is read
     SHORT_LAP = "SHORT_LAP"  # an extra crossing of the line 8-20 s after lap k's
+    STEADY_PACE = "STEADY_PACE"  # runs every segment at `pace_s_per_km`: a record attempt
 
 
 FORWARD_FACING = Kind.FORWARD_FACING
@@ -125,6 +127,7 @@ CHIP_SEPARATED = Kind.CHIP_SEPARATED
 SPARSE = Kind.SPARSE
 MISSED_LAP_READ = Kind.MISSED_LAP_READ
 SHORT_LAP = Kind.SHORT_LAP
+STEADY_PACE = Kind.STEADY_PACE
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,7 @@ class Behaviour:
     point: str | None = None
     carrier: str | None = None
     lap: int | None = None
+    pace_s_per_km: float | None = None  # STEADY_PACE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", Kind(self.kind))  # accept "WRONG_WAY" as well
@@ -179,9 +183,14 @@ class Behaviour:
         """An extra crossing of the line 8-20 s after lap `lap`'s (a step back over it)."""
         return cls(Kind.SHORT_LAP, lap=lap)
 
+    @classmethod
+    def steady_pace(cls, pace_s_per_km: float) -> Behaviour:
+        """The whole race at `pace_s_per_km` seconds per km, backwards and cleanly."""
+        return cls(Kind.STEADY_PACE, pace_s_per_km=pace_s_per_km)
+
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"kind": str(self.kind)}
-        for name in ("segment", "point", "carrier", "lap"):
+        for name in ("segment", "point", "carrier", "lap", "pace_s_per_km"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value

@@ -131,9 +131,12 @@ def plan_road(
     back_gone_from: int | None = None
     carrier: str | None = None
     sparse = False
+    steady: float | None = None
     for b in behaviours:
         k = check_road(b, runner, race, pts, index, bibs)
-        if b.kind is Kind.FORWARD_FACING:
+        if b.kind is Kind.STEADY_PACE:
+            steady = b.pace_s_per_km
+        elif b.kind is Kind.FORWARD_FACING:
             forward_segments.add(k)
         elif b.kind is Kind.WRONG_WAY:
             wrong[k] = True
@@ -154,7 +157,7 @@ def plan_road(
         p = pace * (1.0 + 0.03 * rng.gauss(0.0, 1.0))
         if frac > 0.5:
             p *= 1.0 + fade * ((frac - 0.5) / 0.5) ** 1.5
-        p = max(p, floor)
+        p = max(p, floor) if steady is None else steady  # (the draws above keep the seed's)
         if k in forward_segments:
             p *= rng.uniform(0.60, 0.72)  # forwards is much quicker
         seg_pace.append(p)
@@ -218,6 +221,10 @@ def check_road(
             raise ValueError(f"{where}: segment must be 0..{len(pts) - 2}")
         return b.segment
     if b.kind is Kind.SPARSE:
+        return -1
+    if b.kind is Kind.STEADY_PACE:
+        if not b.pace_s_per_km or b.pace_s_per_km <= 0:
+            raise ValueError(f"{where}: pace_s_per_km must be above 0")
         return -1
     if b.point not in index:
         raise ValueError(f"{where}: race {race.id} has no point {b.point!r}")

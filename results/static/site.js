@@ -13,9 +13,10 @@
   var cat = form.elements.namedItem("cat");
   var query = form.elements.namedItem("q");
 
-  // The same folding as results/format.py:search_key, so "fernandez" finds "Fernández".
+  // The search rule of results/format.py:matches (the live search uses it): every word,
+  // folded as search_key folds (no case, no accents), appears in the row's key.
   function fold(text) {
-    return text.toLowerCase().normalize("NFD").replace(/\p{M}/gu, "");
+    return text.toLowerCase().normalize("NFKD").replace(/\p{M}/gu, "");
   }
 
   function apply() {

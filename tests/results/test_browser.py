@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing (CI must install Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
+from results.format import matches
+from tests.conftest import VIEWPORTS, overflow, screenshot
 
 
 @pytest.fixture
@@ -142,3 +119,52 @@ def test_log_book_and_witness_form_print_with_the_splits(page, pack: Path, tmp_p
             assert len(reader.pages) >= 2
             assert "Witness statement 1 of 2" in reader.pages[0].extract_text()
             assert "Witness statement 2 of 2" not in reader.pages[0].extract_text()
+
+
+PUBLISHED = {
+    "index": "index.html",
+    "race": "races/half/index.html",
+    "marathon": "races/full/index.html",
+    "category": "races/half/categories/F35-39.html",
+    "athlete": "races/half/athletes/506.html",
+}
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_published_pages_fit_the_screen_and_weigh_little(browser, site: Path, size) -> None:
+    width, height = VIEWPORTS[size]
+    for name, path in PUBLISHED.items():
+        context = browser.new_context(viewport={"width": width, "height": height})
+        page = context.new_page()
+        loaded: list[int] = []  # from disk there are no transfer sizes: count the bytes read
+        page.on("response", lambda r, loaded=loaded: loaded.append(len(r.body())))
+        page.goto((site / path).as_uri())
+        page.wait_for_load_state("load")
+        problems = overflow(page)
+        assert problems == [], f"{name} at {size} reaches past the screen: {problems}"
+        assert 0 < sum(loaded) < 100_000, f"{name} at {size}: {sum(loaded):,} bytes"
+        screenshot(page, f"published-{name}-{size}")
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "bibs"),
+    [
+        ("fernandez", None),  # the accent is not typed
+        ("50", {f"50{i}" for i in range(1, 10)}),  # a partial bib finds 501-509 (and 550)
+        ("riverside reversers", None),  # a club
+    ],
+)
+def test_published_search_follows_the_shared_rule(page, site: Path, query, bibs) -> None:
+    page.goto((site / "races" / "half" / "index.html").as_uri())
+    page.fill("input[name=q]", query)
+    shown = page.eval_on_selector_all(
+        "#results tbody tr:not([hidden])", "rows => rows.map(r => r.cells[1].textContent)"
+    )
+    keys = page.eval_on_selector_all(
+        "#results tbody tr", "rows => rows.map(r => [r.cells[1].textContent, r.dataset.search])"
+    )
+    expected = {bib for bib, key in keys if matches(key, query)}
+    assert shown and set(shown) == expected
+    if bibs is not None:
+        assert bibs <= set(shown) and all("50" in bib for bib in shown)

@@ -1,17 +1,28 @@
-"""A live service on a small event, in process (Litestar's TestClient) or on a real port."""
+"""A live service on a small event, in process (Litestar's TestClient) or on a real port,
+and browser pages against it."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from collections.abc import Iterator
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import uvicorn
 from litestar.testing import TestClient
+from websockets.sync.client import connect
 
+from tests.results.conftest import copy_journal
 from tests.timing.builders import person, write_folder
 from timing.folder import load_folder
 from web.app import create_app
+from web.cli import server_config
 from web.settings import Settings, hash_password
 
 PASSWORD = "finish-line"
@@ -93,3 +104,129 @@ def hello(reader: str, token: str, journal: str = "j1") -> dict:
         "last_seq": 0,
         "agent_time_ms": 0,
     }
+
+
+# ---- the service on a real port, and browser pages against it ----------------------------
+
+WAIT_MS = 10_000  # Playwright's bound on every wait and action
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Service:
+    """`create_app(settings)` under uvicorn in a background thread, on 127.0.0.1."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.app = create_app(settings)
+        self.server = uvicorn.Server(server_config(self.app, "127.0.0.1", self.port))
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+        self.gun_ms = load_folder(settings.event_dir).event.races[0].waves[0].gun_ms
+        self.journal = os.urandom(16).hex()
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert self.thread.is_alive(), "uvicorn stopped while starting"
+            assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def uplink(self, reader: str, reads: list[tuple[str, int, int]]) -> None:
+        """Send (chip, antenna, ms after the gun) reads as one agent message; wait for the ack."""
+        self.uplink_at(reader, [(chip, ant, self.gun_ms + after) for chip, ant, after in reads])
+
+    def uplink_at(self, reader: str, reads: list[tuple[str, int, int]]) -> None:
+        """Send (chip, antenna, epoch ms) reads as one agent message; wait for the ack."""
+        with connect(f"{self.ws_url}/uplink", open_timeout=5, close_timeout=2) as ws:
+            ws.send(json.dumps(hello(reader, self.settings.tokens[reader], self.journal)))
+            welcome = json.loads(ws.recv(timeout=5))
+            assert welcome["type"] == "welcome", welcome
+            held = welcome["seq"]
+            entries = [
+                read(held + i, chip, antenna, at)
+                for i, (chip, antenna, at) in enumerate(reads, start=1)
+            ]
+            ws.send(json.dumps({"type": "reads", "reads": entries}))
+            ack = json.loads(ws.recv(timeout=5))
+            assert ack == {**ack, "type": "ack", "seq": held + len(entries)}, ack
+
+
+@contextmanager
+def running(settings: Settings) -> Iterator[Service]:
+    svc = Service(settings)
+    svc.start()
+    try:
+        yield svc
+    finally:
+        svc.stop()
+
+
+@pytest.fixture
+def new_page(browser) -> Iterator[Callable[..., object]]:
+    """Pages in fresh contexts (own cookies and storage), each recording JS dialogs and
+    errors; `new_page(width, height, permissions=[...])` for a phone or granted rights."""
+    contexts = []
+
+    def make(width: int = 1280, height: int = 900, **options):
+        context = browser.new_context(viewport={"width": width, "height": height}, **options)
+        context.set_default_timeout(WAIT_MS)
+        contexts.append(context)
+        page = context.new_page()
+        page.dialogs = []
+        page.errors = []
+
+        def on_dialog(dialog) -> None:
+            page.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+# ---- the example event, half run: every runner seen up to 10 km ------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "riverside"
+EXAMPLE_READERS = ("START", "K5", "K10", "K15", "FIN")
+
+
+@pytest.fixture(scope="session")
+def half_run_journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example's start, 5 km and 10 km logs journalled once: the race at 10 km."""
+    from readers.formats import format_names
+    from timing.store import Store
+    from web.replay import replay
+
+    path = tmp_path_factory.mktemp("half-run") / "journal.db"
+    store = Store(f"sqlite:///{path}")
+    folder = load_folder(EXAMPLE, set(format_names()))
+    replay(folder, store, [(r, EXAMPLE / "logs" / f"{r}.log") for r in ("START", "K5", "K10")])
+    store.close()
+    return path
+
+
+def example_settings(journal: Path, tmp_path: Path) -> Settings:
+    """The example event served live from a copy of `journal`."""
+    return Settings(
+        EXAMPLE,
+        copy_journal(f"sqlite:///{journal}", tmp_path / "live.db"),
+        hash_password(PASSWORD),
+        {r: f"tok-{r.lower()}" for r in EXAMPLE_READERS},
+        publish_interval_s=0.05,
+    )

@@ -10,90 +10,20 @@ Without /usr/bin/chromium these tests skip, except under CI (env CI set), where 
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from websockets.sync.client import connect
 
 from tests.timing.builders import person, write_folder
-from tests.web.conftest import PASSWORD, TOKENS, hello, read
-from timing.folder import load_folder
-from web.app import create_app
-from web.cli import server_config
+from tests.web.conftest import PASSWORD, TOKENS, Service, running
 from web.settings import Settings, hash_password
 
 pytestmark = pytest.mark.timeout(180)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 XSS_NAME = "<script>alert(1)</script>"
-WAIT_MS = 10_000  # Playwright's bound on every wait and action
 UNKNOWN_CHIP = "U0009999"
-
-
-# ---- the service on a real port --------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Service:
-    """`create_app(settings)` under uvicorn in a background thread, on 127.0.0.1."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(server_config(create_app(settings), "127.0.0.1", self.port))
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
-        self.gun_ms = load_folder(settings.event_dir).event.races[0].waves[0].gun_ms
-        self.journal = os.urandom(16).hex()
-        self.held: dict[str, int] = {}
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert self.thread.is_alive(), "uvicorn stopped while starting"
-            assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-    def uplink(self, reader: str, reads: list[tuple[str, int, int]]) -> None:
-        """Send (chip, antenna, ms after the gun) reads as one agent message; wait for the ack."""
-        with connect(f"{self.ws_url}/uplink", open_timeout=5, close_timeout=2) as ws:
-            ws.send(json.dumps(hello(reader, TOKENS[reader], self.journal)))
-            welcome = json.loads(ws.recv(timeout=5))
-            assert welcome["type"] == "welcome", welcome
-            held = welcome["seq"]
-            entries = [
-                read(held + i, chip, antenna, self.gun_ms + after)
-                for i, (chip, antenna, after) in enumerate(reads, start=1)
-            ]
-            ws.send(json.dumps({"type": "reads", "reads": entries}))
-            ack = json.loads(ws.recv(timeout=5))
-            assert ack == {**ack, "type": "ack", "seq": held + len(entries)}, ack
 
 
 def people() -> list[dict[str, str]]:
@@ -115,59 +45,8 @@ def service(tmp_path: Path) -> Iterator[Service]:
         dict(TOKENS),
         publish_interval_s=0.05,
     )
-    svc = Service(settings)
-    svc.start()
-    try:
+    with running(settings) as svc:
         yield svc
-    finally:
-        svc.stop()
-
-
-# ---- the browser -----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not os.access(CHROMIUM, os.X_OK):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing (CI must install Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=30_000
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def new_page(browser) -> Iterator[Callable[[], object]]:
-    """Pages in fresh contexts (own cookies), each recording JS dialogs and errors."""
-    contexts = []
-
-    def make():
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(WAIT_MS)
-        contexts.append(context)
-        page = context.new_page()
-        page.dialogs = []
-        page.errors = []
-
-        def on_dialog(dialog) -> None:
-            page.dialogs.append(dialog.message)
-            dialog.dismiss()
-
-        page.on("dialog", on_dialog)
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def open_live(page, url: str) -> None:
@@ -395,7 +274,7 @@ def test_a_name_made_of_markup_shows_as_text(service: Service, new_page) -> None
     # ... and redrawn by live.js from a websocket update (textContent).
     service.uplink("START", [("F0103", 1, 5_000)])
     service.uplink("MID", [("F0103", 1, 4_500_000), ("F0103", 2, 4_501_500)])
-    wait_row(page, "103", "10k")
+    wait_row(page, "103", "10 km")  # the point by its distance, not its id
     assert page.locator("#bib-103").get_attribute("class") == "changed"
     assert page.locator("#bib-103 td a").inner_text() == shown
     no_injected_script()
