@@ -103,7 +103,8 @@ class Documents:
 
 def course_fields(race: Race) -> tuple[Field, ...]:
     """The race's sanction and course certificate from event.toml, empty where unset."""
-    return tuple(Field(label, race.course.get(key, "")) for key, label in COURSE_KEYS)
+    given = dict(race.course)
+    return tuple(Field(label, given.get(key, "")) for key, label in COURSE_KEYS)
 
 
 def documents_of(

@@ -94,8 +94,8 @@ class Race:
     lap_m: float | None = None  # length of one lap
     duration_ms: int | None = None  # a timed race: laps completed when the time runs out
     min_lap_ms: int | None = None  # a lap faster than this is not one (None: from the records)
-    # The race's sanction and course certificate, by key (`sanction`, ...), as given.
-    course: Mapping[str, str] = field(default_factory=dict)
+    # The race's sanction and course certificate as (key, text) pairs (a Race is hashed).
+    course: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_lap_race(self) -> bool:

@@ -77,7 +77,7 @@ def race_from(
         lap_m=lap_m,
         duration_ms=duration,
         min_lap_ms=round(min_lap * 1000) if min_lap is not None else None,
-        course={k: values[k] for k in COURSE_KEYS if values[k] is not None},
+        course=tuple((k, values[k]) for k in COURSE_KEYS if values[k] is not None),
     )
 
 

@@ -14,14 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.timing.builders import EVENT_TOML, write_folder
-from tests.web.conftest import PASSWORD, TOKENS
-from tests.web.test_browser import (  # noqa: F401 (browser, new_page, service: fixtures)
+from tests.web.conftest import PASSWORD, TOKENS, Service
+from tests.web.test_browser import (  # noqa: F401 (service: a fixture)
     UNKNOWN_CHIP,
-    Service,
-    browser,
     finish,
     log_in,
-    new_page,
     open_live,
     people,
     reload_until,
@@ -142,7 +139,7 @@ def today(tmp_path: Path) -> Iterator[Service]:
         svc.stop()
 
 
-def test_a_tap_becomes_a_passing_once_its_bib_is_typed(today: Service, new_page) -> None:  # noqa: F811
+def test_a_tap_becomes_a_passing_once_its_bib_is_typed(today: Service, new_page) -> None:
     today.uplink("START", [("F0101", 1, 4_000), ("B0101", 1, 4_100)])
     spectator = new_page()
     open_live(spectator, f"{today.url}/races/half")
