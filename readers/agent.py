@@ -226,6 +226,8 @@ class Agent:
             "reader_offset_ms": counts["min_lag_ms"],
             "source_connected": stats.connected,
             "source_lines": stats.lines,
+            "source_reads": stats.reads,
+            "source_quarantined": stats.quarantined,
             "source_reconnects": stats.reconnects,
             "source_error": error,
         }

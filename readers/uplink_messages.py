@@ -245,7 +245,8 @@ _HEALTH_FIELDS = {
     "last_seq": (_INT, False), "acked_seq": (_INT, False), "quarantined": (_INT, False),
     "last_read_ms": (_INT, True), "clock_offset_ms": (_INT, True), "rtt_ms": (_INT, True),
     "reader_offset_ms": (_INT, True), "source_connected": (_BOOL, False),
-    "source_lines": (_INT, False), "source_reconnects": (_INT, False),
+    "source_lines": (_INT, False), "source_reads": (_INT, False),
+    "source_quarantined": (_INT, False), "source_reconnects": (_INT, False),
     "source_error": (_STR, True),
 }  # fmt: skip
 

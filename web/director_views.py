@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from readers.counts import LineCounts
 from timing.actions import in_effect
 from timing.preview import point_label
 from timing.times import iso_local
@@ -32,6 +33,7 @@ def dashboard_data(live: LiveService) -> dict[str, Any]:
                 if info.get("last_read_ms")
                 else None,
                 "source_connected": info.get("source_connected"),
+                "lines": _accounted(info),
             }
         )
     crossings = [{**c, "time": iso_local(c["time_ms"], tz)} for c in list(live.crossings)[:50]]
@@ -180,3 +182,13 @@ def audit_data(live: LiveService) -> list[dict[str, Any]]:
         }
         for a in reversed(journal)
     ]
+
+
+def _accounted(info: dict[str, Any]) -> str | None:
+    """Every line the agent read from its reader, accounted for: reads + replies/status +
+    quarantined (from the agent's own counts; None until an agent reports them)."""
+    lines, reads, bad = (info.get(k) for k in ("source_lines", "source_reads",
+                                                "source_quarantined"))  # fmt: skip
+    if not all(isinstance(n, int) for n in (lines, reads, bad)):
+        return None
+    return str(LineCounts(reads=reads, replies=lines - reads - bad, quarantined=bad))

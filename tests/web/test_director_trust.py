@@ -282,8 +282,9 @@ def test_the_console_follows_over_a_websocket(client: TestClient, settings: Sett
             )  # fmt: skip
             agent.receive_json()
             agent.send_json(
-                {"type": "health", "agent_time_ms": g, "reader_offset_ms": 1500, "quarantined": 1}
-            )
+                {"type": "health", "agent_time_ms": g, "reader_offset_ms": 1500, "quarantined": 1,
+                 "source_lines": 12, "source_reads": 9, "source_quarantined": 1}
+            )  # fmt: skip
         seen: dict = {}
         for _ in range(40):  # each message is the whole console, sent as it changes
             seen = ws.receive_json()
@@ -298,6 +299,8 @@ def test_the_console_follows_over_a_websocket(client: TestClient, settings: Sett
         assert seen["quarantined_lines"][0]["reader"] == "MID"
     page = client.get("/director").text
     assert 'class="clock-bad">1500<' in page and "not a read" in page
+    # Every line the reader sent, accounted for.
+    assert "12 lines = 9 reads + 2 replies/status + 1 quarantined" in page
 
 
 def test_flag_evidence_reads_as_words() -> None:

@@ -64,6 +64,7 @@
       cell(tr, h.reader_offset_ms, bad ? "clock-bad" : "");
       cell(tr, h.quarantined);
       cell(tr, h.backlog);
+      cell(tr, h.lines || "–");
     });
     fill("unknown", data.unknown_chips, function (tr, u) {
       cell(tr, u.chip);
