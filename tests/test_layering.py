@@ -48,3 +48,16 @@ def test_the_check_sees_a_wrong_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from web.live import LiveService\n", encoding="utf-8")
     assert ("web", 2) in _imported_packages(module)
+
+
+MAX_LINES = 400
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_modules_stay_small(package: str) -> None:
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in _modules(package)
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}, f"split these by what they hold (over {MAX_LINES} lines): {long}"

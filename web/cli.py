@@ -10,8 +10,6 @@ import contextlib
 import dataclasses
 import json
 import signal
-import sys
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -20,12 +18,13 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from readers.formats import format_names
 from timing.folder import EventFolder
 from timing.report import results_json
 from timing.store import Store
 from web import cli_support as support
+from web.cli_agent import agent
 from web.cli_publish import evidence, publish
+from web.cli_simulate import simulate
 from web.cli_support import console, database_option, err, event_folder, journal_url
 from web.replay import replay
 from web.settings import Settings, hash_password, load_tokens
@@ -186,222 +185,6 @@ def _print_tables(data: dict) -> None:
 
 @main.command()
 @click.argument("event_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Write one log per reader here, in the reader's format.",
-)
-@click.option("--seed", type=int, default=7, show_default=True)
-@click.option(
-    "--truth",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write what really happened (true crossing times) as JSON.",
-)
-@click.option(
-    "--live",
-    is_flag=True,
-    help="Stream each reader's lines to its port in event.toml, as the race unfolds.",
-)
-@click.option(
-    "--speed",
-    default=20.0,
-    show_default=True,
-    help="With --live: the race clock runs this many times faster than real time.",
-)
-@click.option(
-    "--inject",
-    is_flag=True,
-    help="Add the demo's incidents: a runner on world-record pace, one facing forwards, "
-    "one running a gate the wrong way, one cutting the course (the lowest bibs of the "
-    "shortest road race with a gate).",
-)
-def simulate(
-    event_dir: Path,
-    out_dir: Path | None,
-    seed: int,
-    truth: Path | None,
-    live: bool,
-    speed: float,
-    inject: bool,
-) -> None:
-    """Simulate the event's race: reader logs as the hardware would write them."""
-    from readers.simulator import simulate as run_simulation
-    from web.course import course_from_folder
-    from web.demo import demo_incidents
-
-    folder = event_folder(event_dir)
-    if out_dir is None and not live:
-        raise click.UsageError("give --out LOG_DIR, or --live to stream to the readers' ports")
-    incidents = demo_incidents(folder) if inject else {}
-    for bib, behaviours in incidents.items():
-        console.print(f"  bib {bib}: {', '.join(str(b.kind) for b in behaviours)}")
-    sim = run_simulation(course_from_folder(folder), seed, incidents)
-    if truth:
-        sim.write_truth(truth)
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        sim.write_logs(out_dir)
-        console.print(
-            f"{sim.read_count():,} reads and {sim.garbage_count} garbage lines from "
-            f"{len(sim.reader_ids)} readers written to {out_dir}"
-        )
-    if live:
-        _stream(folder, sim, speed)
-
-
-def _stream(folder: EventFolder, sim: object, speed: float) -> None:
-    """Each reader's lines to its configured port (any pyserial URL), one thread each, on
-    one accelerated race clock; Ctrl-C stops them."""
-    import threading
-    import time
-
-    from readers.simulator import stream_live
-
-    stop = threading.Event()
-    first_gun = min(w.gun_ms for race in folder.event.races for w in race.waves)
-    started = time.monotonic()
-    threads = [
-        threading.Thread(
-            target=stream_live,
-            args=(sim, r.id, r.port, speed, stop),
-            kwargs={"baudrate": r.baudrate, "start_ms": first_gun - 5_000, "started_at": started},
-            daemon=True,
-            name=f"reader {r.id}",
-        )
-        for r in folder.event.readers.values()
-    ]
-    console.print(f"streaming {len(threads)} readers at x{speed:g}; Ctrl-C stops")
-    for thread in threads:
-        thread.start()
-    try:
-        while any(t.is_alive() for t in threads):
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        stop.set()
-    for thread in threads:
-        thread.join(5)
-
-
-@main.command()
-@click.option("--reader", "reader_id", required=True, help="The reader's id in event.toml.")
-@click.option("--port", "port_url", help="pyserial URL: /dev/ttyUSB0, socket://host:23, ...")
-@click.option(
-    "--format", "format_name", type=click.Choice(format_names()), help="The reader's format."
-)
-@click.option("--server", "server_url", required=True, help="ws://HOST:8000/uplink of the service.")
-@click.option(
-    "--token",
-    required=True,
-    envvar="RETROTIME_AGENT_TOKEN",
-    help="This reader's uplink token (env RETROTIME_AGENT_TOKEN).",
-)
-@click.option(
-    "--journal",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Local journal (default agent-READER.db).",
-)
-@click.option(
-    "--event",
-    "event_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Event folder: port, format, baud rate, timezone and date.",
-)
-@click.option("--timezone", "tz_name", help="IANA zone of the reader's clock (without --event).")
-@click.option(
-    "--day",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="Event date for formats that send a time of day only (default: --event's, else today).",
-)
-@click.option("--baudrate", type=int, help="Serial speed (default from event.toml, else 9600).")
-@click.option(
-    "--health-interval",
-    default=10.0,
-    show_default=True,
-    help="Seconds between health reports to the service.",
-)
-@click.option(
-    "--max-backoff",
-    default=10.0,
-    show_default=True,
-    help="Longest wait, in seconds, between reconnection attempts (port and service).",
-)
-@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING...")
-def agent(
-    reader_id: str,
-    port_url: str | None,
-    format_name: str | None,
-    server_url: str,
-    token: str,
-    journal: Path | None,
-    event_dir: Path | None,
-    tz_name: str | None,
-    day: datetime | None,
-    baudrate: int | None,
-    health_interval: float,
-    max_backoff: float,
-    log_level: str,
-) -> None:
-    """Run a reader agent: journal every read locally, then uplink it to the service.
-
-    Exit status: 2 for a configuration error, 3 when the service refuses the reader
-    (bad token, unknown reader), 1 when the reader's port cannot be driven.
-    """
-    import logging
-
-    from readers.agent import AgentConfig, AgentConfigError, AgentError, UplinkRejected, run_agent
-    from readers.llrp_source import with_antennas
-    from readers.sources import PortSettings
-
-    event_day = day.date() if day is not None else None
-    devices: tuple[tuple[str, int], ...] = ()
-    if event_dir is not None:
-        folder = event_folder(event_dir)
-        reader = folder.event.readers.get(reader_id)
-        if reader is None:
-            raise click.BadParameter(f"unknown reader {reader_id!r}", param_hint="--reader")
-        port_url = port_url or reader.port
-        if port_url.startswith("tcp://"):  # an LLRP reader inventories the points' antennas
-            port_url = with_antennas(port_url, folder.event.antennas_of(reader_id))
-        format_name = format_name or reader.format
-        baudrate = baudrate or reader.baudrate
-        tz_name = tz_name or folder.event.timezone.key
-        event_day = event_day or folder.event.date
-        devices = reader.devices
-    if not port_url or not format_name or not tz_name:
-        raise click.UsageError("give --event EVENT_DIR, or --port, --format and --timezone")
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    config = AgentConfig(
-        reader_id,
-        port_url,
-        format_name,
-        server_url,
-        token,
-        journal or Path(f"agent-{reader_id}.db"),
-        tz_name,
-        port=PortSettings(baudrate=baudrate or 9600),
-        day=event_day,
-        devices=devices,
-        health_interval_s=health_interval,
-        max_backoff_s=max_backoff,
-    )
-    try:
-        run_agent(config)
-    except AgentConfigError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        sys.exit(2)
-    except UplinkRejected as exc:
-        err.print(f"[bold red]the service refused this agent:[/] {exc}")
-        sys.exit(3)
-    except AgentError as exc:
-        err.print(f"[bold red]agent stopped:[/] {exc}")
-        sys.exit(1)
-
-
-@main.command()
-@click.argument("event_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option(
@@ -549,7 +332,9 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+main.add_command(agent)
 main.add_command(publish)
+main.add_command(simulate)
 main.add_command(evidence)
 
 if __name__ == "__main__":
