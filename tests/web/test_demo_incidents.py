@@ -36,7 +36,7 @@ def test_the_demo_shows_a_record_claim_and_each_kind_of_flag(tmp_path: Path) -> 
         if ks == ["STEADY_PACE"]:
             world = [x for x in result.records if x["scope"] == "world"]
             assert result.status == "FIN" and world and world[0]["verdict"] == "broken"
-            assert world[0]["claim"] == "pending ratification"
+            assert world[0]["claim"] == "pending review"  # until the director reviews it
         else:
             assert ks[0] in {f["code"] for f in result.flags}, (bib, result.flags)
 
