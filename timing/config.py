@@ -95,7 +95,8 @@ class Race:
     duration_ms: int | None = None  # a timed race: laps completed when the time runs out
     min_lap_ms: int | None = None  # a lap faster than this is not one (None: from the records)
     # The race's sanction and course certificate, by key (`sanction`, ...), as given.
-    course: Mapping[str, str] = field(default_factory=dict)
+    # Not hashed (a dict): a Race stays hashable, e.g. as a cache key of the live pages.
+    course: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def is_lap_race(self) -> bool:
