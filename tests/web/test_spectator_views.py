@@ -88,7 +88,7 @@ def test_runner_on_world_record_pace_says_which_record(tmp_path: Path) -> None:
         assert "record pace" not in page  # one split projects nothing yet
         fifteen = g + 4_054_000
         uplink(client, "MID", [read(5, "F0102", 4, fifteen), read(6, "B0102", 4, fifteen + 100)])
-        api = wait_for(lambda: (a := client.get("/api/athletes/102").json())["on_record_pace"])
+        wait_for(lambda: client.get("/api/athletes/102").json()["on_record_pace"])
         api = client.get("/api/athletes/102").json()
         assert api["status"] == "RUN" and api["record_watch"][0]["scope"] == "world"
         page = client.get("/athletes/102").text
