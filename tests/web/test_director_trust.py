@@ -301,6 +301,9 @@ def test_the_console_follows_over_a_websocket(client: TestClient, settings: Sett
     assert 'class="clock-bad">1500<' in page and "not a read" in page
     # Every line the reader sent, accounted for.
     assert "12 lines = 9 reads + 2 replies/status + 1 quarantined" in page
+    # The console's forms and script stand once, in the page, not in its title.
+    assert "<title>Director · RetroTime</title>" in page
+    assert page.count('src="/static/director.js"') == 1
 
 
 def test_flag_evidence_reads_as_words() -> None:
