@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import threading
 import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
@@ -28,7 +27,13 @@ from llrpkit.protocol import messages
 from readers.formats import Session
 from readers.llrp_client import LlrpClient, LlrpError, LlrpSettings
 from readers.read import ParseError
-from readers.sources import PortSettings, QuarantineCallback, ReadCallback, SourceStats
+from readers.sources import (
+    PortSettings,
+    QuarantineCallback,
+    ReadCallback,
+    SourceStats,
+    SourceThread,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +73,7 @@ def with_antennas(url: str, antennas: set[int]) -> str:
     return f"{url}{joiner}antennas={','.join(str(a) for a in sorted(antennas))}"
 
 
-class LlrpSource:
+class LlrpSource(SourceThread):
     def __init__(
         self,
         url: str,
@@ -97,26 +102,7 @@ class LlrpSource:
         self.clock = clock
         self.stats = SourceStats()
         self.client: LlrpClient | None = None  # the current connection's conversation
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    # -- thread control (as SerialSource) -------------------------------------------------
-
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("source already started")
-        self._thread = threading.Thread(target=self.run, name=f"source {self.url}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> bool:
-        self._stop.set()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def is_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        super().__init__()
 
     # -- the loop -----------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ import logging
 import re
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -110,7 +111,40 @@ class _Quiet(Exception):
     """No byte for `idle_reopen_s`: reopen to learn whether the device is still there."""
 
 
-class SerialSource:
+class SourceThread(ABC):
+    """A source's loop (`run`, which returns once `_stop` is set) in a thread of its own;
+    every source (serial, TCP, LLRP) is driven through these three calls."""
+
+    url: str
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @abstractmethod
+    def run(self) -> None:
+        """Open, pump, reopen with back-off; return when `stop()` is called."""
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("source already started")
+        # A daemon thread: a port stuck in the kernel must never keep the process alive.
+        self._thread = threading.Thread(target=self.run, name=f"source {self.url}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Ask the loop to end and wait at most `timeout` seconds; True if it ended."""
+        self._stop.set()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+
+class SerialSource(SourceThread):
     """Reads one reader through pyserial in a thread, reconnecting until `stop()`.
 
     `on_flush()`, when given, is called after the lines of each chunk were handed over
@@ -148,29 +182,8 @@ class SerialSource:
         self.tick_interval = tick_interval
         self.clock = clock
         self.stats = SourceStats()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._new_port()  # a bad URL scheme or setting fails now, not in the thread
-
-    # -- thread control -------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("source already started")
-        # A daemon thread: a port stuck in the kernel must never keep the process alive.
-        self._thread = threading.Thread(target=self.run, name=f"source {self.url}", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> bool:
-        """Ask the loop to end and wait at most `timeout` seconds; True if it ended."""
-        self._stop.set()
-        if self._thread is None:
-            return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def is_alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     # -- the loop ---------------------------------------------------------------------
 
