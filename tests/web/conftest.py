@@ -47,6 +47,14 @@ def make_settings(
     )
 
 
+def write_course_record(settings: Settings) -> None:
+    """A women's course record of 2:40:00 for the half: a 2:35 finish breaks it."""
+    (settings.event_dir / "records.csv").write_text(
+        "scope,distance_m,sex,category,time,holder,nation,date,venue,source\n"
+        "course,21097.5,F,,2:40:00,Old Holder,GBR,2025-04-13,Test,2025 results\n"
+    )
+
+
 def gun_ms(settings: Settings) -> int:
     return load_folder(settings.event_dir).event.races[0].waves[0].gun_ms
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from litestar.testing import TestClient
 
 from tests.timing.builders import person
-from tests.web.conftest import gun_ms, login, make_settings, read
+from tests.web.conftest import gun_ms, login, make_settings, read, write_course_record
 from tests.web.test_live_service import uplink, wait_for
 from web.app import create_app
 from web.cli_publish import publish
@@ -133,10 +133,7 @@ def test_a_refused_action_leaves_no_trace_and_the_service_restarts(
 
 def test_records_are_confirmed_one_at_a_time_and_not_with_open_flags(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    (settings.event_dir / "records.csv").write_text(
-        "scope,distance_m,sex,category,time,holder,nation,date,venue,source\n"
-        "course,21097.5,F,,2:40:00,Old Holder,GBR,2025-04-13,Test,2025 results\n"
-    )
+    write_course_record(settings)
     g = gun_ms(settings)
     with TestClient(create_app(settings)) as client:
         login(client)

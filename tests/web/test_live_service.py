@@ -7,7 +7,7 @@ import time
 import pytest
 from litestar.testing import TestClient
 
-from tests.web.conftest import TOKENS, csrf, gun_ms, hello, login, read
+from tests.web.conftest import TOKENS, csrf, gun_ms, hello, login, read, write_course_record
 from web.settings import Settings
 
 
@@ -208,10 +208,7 @@ def test_director_confirms_a_course_record(tmp_path) -> None:
     from web.app import create_app
 
     settings = make_settings(tmp_path)
-    (settings.event_dir / "records.csv").write_text(
-        "scope,distance_m,sex,category,time,holder,nation,date,venue,source\n"
-        "course,21097.5,F,,2:40:00,Old Holder,GBR,2025-04-13,Test,2025 results\n"
-    )
+    write_course_record(settings)
     g = gun_ms(settings)
     with TestClient(create_app(settings)) as client:
         login(client)
