@@ -24,27 +24,26 @@ RowCache = dict[str, tuple[Result, tuple[Any, ...], Row]]  # bib -> (result, inp
 
 def race_rows(
     rr: RaceResults,
-    decided: frozenset[str] = frozenset(),
     now_ms: int | None = None,
     cache: RowCache | None = None,
 ) -> list[Row]:
     """Rows in live order: finishers by place, then runners on course by how far they got
-    (and who got there first), then DNF, DQ, DNS. `decided` holds the bibs whose status
-    a director set: a DNF of theirs is final, not "still running"."""
+    (and who got there first), then DNF, DQ, DNS. Who is on course is the engine's word
+    (status RUN), so a DNF the director set or a closed race is never "still running"."""
     race = rr.race
     if race.is_lap_race:
         return [
-            _lap_row(race, r, pos, decided, now_ms) for pos, r in enumerate(rr.results, start=1)
+            _lap_row(race, r, pos, now_ms) for pos, r in enumerate(rr.results, start=1)
         ]  # already in live lap order
     finishers = [r for r in rr.results if r.status == "FIN"]
-    on_course = [r for r in rr.results if _running(r, decided)]
-    rest = [r for r in rr.results if r.status != "FIN" and not _running(r, decided)]
+    on_course = [r for r in rr.results if r.status == ON_COURSE]
+    rest = [r for r in rr.results if r.status not in ("FIN", ON_COURSE)]
     on_course.sort(key=lambda r: (-r.passings[-1].index, r.passings[-1].time_ms - r.gun_ms))
     ordered = finishers + on_course + rest
     leader_at = _leader_times(ordered)
     rows = []
     for pos, r in enumerate(ordered, start=1):
-        running = _running(r, decided)
+        running = r.status == ON_COURSE
         last = r.passings[-1].index if r.passings else None
         # A row is a function of these: rebuild it only when one of them changed (the
         # engine makes a new Result for each runner it recomputes; places are set on it).
@@ -67,10 +66,6 @@ def race_rows(
             cache[r.participant.bib] = (r, key, row)
         rows.append(row)
     return rows
-
-
-def _running(r: Result, decided: frozenset[str]) -> bool:
-    return r.status == "RUN"  # the engine's word: started, not finished, race not closed
 
 
 def _leader_times(ordered: list[Result]) -> dict[int, int]:
@@ -142,14 +137,14 @@ def shown_status(r: Result, running: bool) -> str:
     return ON_COURSE if running or r.status == ON_COURSE else r.status
 
 
-def _lap_row(race: Race, r: Result, pos: int, decided: frozenset[str], now_ms: int | None) -> Row:
+def _lap_row(race: Race, r: Result, pos: int, now_ms: int | None) -> Row:
     """A lap race's row: laps done and to go, last lap, gap in laps (a lapped runner is
     shown as lapped, not as ahead), and in a timed race the distance covered."""
-    running = r.participant.bib not in decided and (
-        r.status in ("FIN", "RUN")
+    running = (
+        r.status in ("FIN", ON_COURSE)
         and (r.end_ms is not None and (now_ms is None or now_ms < r.end_ms + 60_000))
         if race.is_timed
-        else r.status == "RUN"
+        else r.status == ON_COURSE
     )
     behind = r.laps_behind or 0
     return {
@@ -191,8 +186,7 @@ def phone_keys(race: Race) -> frozenset[str]:
 
 def event_rows(
     results: EventResults,
-    decided: frozenset[str] = frozenset(),
     now_ms: int | None = None,
     cache: RowCache | None = None,
 ) -> dict[str, list[Row]]:
-    return {rr.race.id: race_rows(rr, decided, now_ms, cache) for rr in results.races}
+    return {rr.race.id: race_rows(rr, now_ms, cache) for rr in results.races}

@@ -91,7 +91,7 @@ class LiveService:
         self.feeds = {race.id: RaceFeed() for race in folder.event.races}
         self.crossings: deque[dict[str, Any]] = deque(maxlen=200)
         self.results: EventResults = self.engine.results()
-        self.rows: dict[str, list[Row]] = event_rows(self.results, self.decided)
+        self.rows: dict[str, list[Row]] = event_rows(self.results)
         self._changed = asyncio.Event()
         self.version = 0  # moves on with every refresh: the director's console follows it
         # The console's latest quarantined lines, with the count they were read at.
@@ -105,10 +105,6 @@ class LiveService:
         self._followed_action = max((a.id or 0 for a in store.actions()), default=0)
         self._new_keys: set[tuple[str, Any]] = set()  # (chip, line) read since the last refresh
         self._update_feeds(publish=False)  # the channels start with the app, later
-
-    @property
-    def decided(self) -> frozenset[str]:
-        return frozenset(self.engine.status_override)
 
     # ---- agents ----------------------------------------------------------------------
 
@@ -277,7 +273,7 @@ class LiveService:
         now = now_ms()
         self.engine.observe_clock(now)  # on race day, cutoffs pass by the wall clock too
         results = self.engine.results()
-        return results, event_rows(results, self.decided, now, self._row_cache)
+        return results, event_rows(results, now, self._row_cache)
 
     def _update_feeds(self, publish: bool = True) -> None:
         for race_id, rows in self.rows.items():
