@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,8 +26,10 @@ from timing.review import vet
 from timing.store import DirectorAction, JournalRow, Store, now_ms
 from web.leaderboard import Row, RowCache, event_rows
 from web.replay import build_engine
+from web.trace import trace_for
 
 log = logging.getLogger(__name__)
+now_ns = time.time_ns
 BACKLOG = 500  # updates kept per race for reconnecting spectators
 
 
@@ -83,6 +86,7 @@ class LiveService:
         self.store = store
         self.publish = publish or (lambda channel, data: None)
         self.interval_s = interval_s
+        self.trace = trace_for("writer")
         self.engine: Engine = build_engine(folder, store)
         self.lock = asyncio.Lock()
         self._row_cache: RowCache = {}  # rows rebuilt only for runners that changed
@@ -153,6 +157,10 @@ class LiveService:
             else:  # some were already stored under other ids: rebuild from the journal
                 self.engine = build_engine(self.folder, self.store)
             stream.add([e["seq"] for e in entries])
+            self.trace.event(
+                "stored", reader=reader,
+                reads=[[e["chip"], e["time_ms"], e["received_ms"]] for e in entries],
+            )  # fmt: skip
             self.health[reader].reads += len(fresh)
             self._changed.set()
             return stream.held
@@ -264,7 +272,9 @@ class LiveService:
             self._changed.clear()
             # In a thread: the event loop keeps fanning out and taking uplink messages
             # (which wait for the lock) while results are recomputed.
+            start = now_ns()
             self.results, self.rows = await asyncio.to_thread(self._recompute)
+            self.trace.event("scored", start_ns=start, end_ns=now_ns())
             self._note_crossings()
             self.version += 1
         self._update_feeds()
@@ -303,7 +313,9 @@ class LiveService:
             }
             feed.backlog.append(message)
             if publish:
-                self.publish(channel_name(race_id), json.dumps(message, separators=(",", ":")))
+                text = json.dumps(message, separators=(",", ":"))
+                self.publish(channel_name(race_id), text)
+                self.trace.event("published", race=race_id, seq=feed.seq, text=text)
 
     def catch_up(self, race_id: str, since: int | None) -> list[dict[str, Any]]:
         """What a spectator at update `since` needs: the missed updates, or a snapshot."""
