@@ -11,7 +11,6 @@ from urllib.parse import quote
 
 from litestar import Litestar
 from litestar.channels import ChannelsPlugin
-from litestar.channels.backends.base import ChannelsBackend
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
@@ -35,7 +34,9 @@ from web.errors import ErrorTally, api_errors, log_task_end, log_unexpected
 from web.leaderboard import ON_COURSE
 from web.live import LiveService, channel_name
 from web.openapi import add_json_refusals, document_responses
+from web.outbox import channel_for
 from web.pages import SPECTATOR_ROUTES
+from web.relay import RedisRelay
 from web.settings import Settings
 from web.uplink import uplink
 
@@ -43,31 +44,29 @@ HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
 
 
-def channels_backend(redis_url: str | None) -> ChannelsBackend:
-    if not redis_url:
-        return MemoryChannelsBackend()
-    from litestar.channels.backends.redis import RedisChannelsPubSubBackend
-    from redis.asyncio import Redis
-
-    return RedisChannelsPubSubBackend(redis=Redis.from_url(redis_url))
-
-
 def create_app(settings: Settings) -> Litestar:
     folder = load_folder(settings.event_dir, set(format_names()))
     store = Store(settings.database_url)
+    # This process's own spectators; other processes' hear the writer through Redis.
     channels = ChannelsPlugin(
-        backend=channels_backend(settings.redis_url),
+        backend=MemoryChannelsBackend(),
         channels=[channel_name(r.id) for r in folder.event.races],
         # One slow phone never stalls the broadcast nor grows memory without bound.
         subscriber_max_backlog=200,
         subscriber_backlog_strategy="dropleft",
     )
-    live = LiveService(
-        folder,
-        store,
-        lambda channel, data: channels.publish(data, [channel]),
-        settings.publish_interval_s,
+    relay = (
+        RedisRelay(settings.redis_url, channel_for(settings.database_url))
+        if settings.redis_url
+        else None
     )
+
+    def publish(channel: str, data: str) -> None:
+        channels.publish(data, [channel])
+        if relay is not None:
+            relay.send(data)
+
+    live = LiveService(folder, store, publish, settings.publish_interval_s)
 
     errors = ErrorTally()
 
@@ -75,9 +74,13 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         logging.getLogger().addHandler(errors)
         tasks = [
-            asyncio.create_task(live.run_publisher(), name="publisher"),
+            asyncio.create_task(live.run(), name="writer"),
             asyncio.create_task(live.follow(), name="follow the journal"),
         ]
+        if relay is not None:
+            tasks.append(asyncio.create_task(relay.run(), name="Redis relay"))
+            for text in live.start_messages():  # fan-out workers start over from these
+                relay.send(text)
         for task in tasks:
             task.add_done_callback(log_task_end)
         try:
@@ -86,6 +89,8 @@ def create_app(settings: Settings) -> Litestar:
             for task in tasks:
                 task.remove_done_callback(log_task_end)
                 task.cancel()
+            if relay is not None:
+                await relay.close()
             store.close()
             logging.getLogger().removeHandler(errors)
 
@@ -93,6 +98,7 @@ def create_app(settings: Settings) -> Litestar:
         # A bib in a link is one path segment: `/`, `?`, `#` and spaces must be escaped.
         engine.engine.filters["segment"] = lambda value: quote(str(value), safe="")
         engine.engine.globals["service_errors"] = errors
+        engine.engine.globals["live_port"] = settings.live_port
         engine.engine.globals["STATUS_LABELS"] = {**STATUS_LABELS, ON_COURSE: "on course"}
 
     handlers = [*SPECTATOR_ROUTES, *AUTH_ROUTES, *DIRECTOR_ROUTES, api_errors]

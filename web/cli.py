@@ -23,6 +23,7 @@ from timing.report import results_json
 from timing.store import Store
 from web import cli_support as support
 from web.cli_agent import agent
+from web.cli_fanout import fanout, start_workers
 from web.cli_publish import evidence, publish
 from web.cli_simulate import simulate
 from web.cli_support import console, database_option, err, event_folder, journal_url
@@ -202,7 +203,15 @@ def _print_tables(data: dict) -> None:
     "--redis-url",
     default=None,
     envvar="RETROTIME_REDIS_URL",
-    help="Fan live updates out through Redis (several worker processes).",
+    help="Send live updates to fan-out workers through Redis (see --workers).",
+)
+@click.option(
+    "--workers",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Fan-out worker processes for spectators, all on --port + 1 (0: this process "
+    "serves them).",
 )
 @click.option(
     "--secure-cookies",
@@ -228,8 +237,10 @@ def serve(
     secure_cookies: bool,
     session_minutes: int,
     database_url: str | None,
+    workers: int,
 ) -> None:
-    """Run the live service for an event folder."""
+    """Run the live service for an event folder: the writer (uplinks, engine, director,
+    pages) and, with --workers, fan-out processes for the spectators' live updates."""
     folder = event_folder(event_dir)
     if not password:
         password = click.prompt("Director password", hide_input=True, confirmation_prompt=True)
@@ -237,13 +248,24 @@ def serve(
         _settings(folder, password, tokens_file, redis_url, database_url),
         secure_cookies=secure_cookies,
         session_idle_s=session_minutes * 60,
+        live_port=port + 1 if workers else None,
     )
     support.check_journal(settings.database_url)  # one that cannot be written: say so now
     console.print(
         f"RetroTime live: http://{host}:{port}/  ·  director: http://{host}:{port}"
         f"/director  ·  agent tokens in {tokens_file or event_dir / 'tokens.toml'}"
     )
-    run_server(settings, host, port)
+    if not workers:
+        run_server(settings, host, port)
+        return
+    if not redis_url:
+        console.print("no --redis-url: the fan-out workers poll the journal (slower)")
+    console.print(f"  {workers} fan-out worker(s) for live updates on port {port + 1}")
+    pool = start_workers(workers, event_dir, settings.database_url, redis_url, host, port + 1)
+    try:
+        run_server(settings, host, port)
+    finally:
+        pool.stop()
 
 
 def _settings(
@@ -333,6 +355,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 main.add_command(agent)
+main.add_command(fanout)
 main.add_command(publish)
 main.add_command(simulate)
 main.add_command(evidence)

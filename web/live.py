@@ -1,10 +1,16 @@
-"""The live service's state: one engine fed by agents and directors, and the numbered
+"""The live service's writer: one engine fed by agents and directors, and the numbered
 leaderboard updates it publishes.
 
-One writer: every change (reads, quarantine, director actions) goes through `lock`,
-is committed to the store, then applied to the engine. A publisher task recomputes
-results at most every `interval_s` and publishes, per race, the rows that changed,
-numbered so a spectator that reconnects asks only for what it missed.
+One writer: every change (reads, quarantine, director actions) is committed to the
+journal, then applied to the engine, under `lock`. Uplink messages wait in an inbox; the
+writer takes everything that arrived while it was busy in one transaction (group
+commit), acknowledges each message once that transaction is committed, then scores
+and publishes at once: the busier the uplinks, the bigger the batches, never a backlog.
+Scoring runs in a thread, so the event loop keeps taking messages meanwhile.
+
+Each race's updates are numbered (web/feeds.py) and written to the outbox
+(web/outbox.py) before they are published, so a fan-out worker that missed one reads it
+there; the numbers continue across restarts.
 """
 
 from __future__ import annotations
@@ -23,14 +29,16 @@ from timing.engine import Engine, EventResults
 from timing.folder import EventFolder
 from timing.preview import Preview, compare, describe, is_wide
 from timing.review import vet
-from timing.store import DirectorAction, JournalRow, Store, now_ms
+from timing.store import DirectorAction, JournalRow, QuarantineRow, Store, now_ms
+from web.feeds import Feed, channel_name, parse_since
 from web.leaderboard import Row, RowCache, event_rows
+from web.outbox import SNAPSHOT_EVERY, Entry, Outbox
 from web.replay import build_engine
 from web.trace import trace_for
 
+__all__ = ["LiveService", "channel_name", "parse_since"]
 log = logging.getLogger(__name__)
 now_ns = time.time_ns
-BACKLOG = 500  # updates kept per race for reconnecting spectators
 
 
 @dataclass
@@ -45,6 +53,9 @@ class Stream:
         while self.held + 1 in self.above:
             self.held += 1
             self.above.discard(self.held)
+
+    def has(self, seq: int) -> bool:
+        return seq <= self.held or seq in self.above
 
 
 @dataclass
@@ -67,11 +78,15 @@ class Outcome:
     action_id: int | None = None
 
 
-@dataclass
-class RaceFeed:
-    seq: int = 0
-    rows: dict[str, Row] = field(default_factory=dict)  # bib -> row
-    backlog: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=BACKLOG))
+@dataclass(slots=True)
+class Message:
+    """An uplink message waiting for the writer: its entries and the agent's ack."""
+
+    reader: str
+    journal_id: str
+    entries: list[dict[str, Any]]
+    quarantine: bool  # entries are quarantined lines, not reads
+    done: asyncio.Future[int]
 
 
 class LiveService:
@@ -80,23 +95,25 @@ class LiveService:
         folder: EventFolder,
         store: Store,
         publish: Callable[[str, str], None] | None = None,
-        interval_s: float = 0.2,
+        interval_s: float = 0.0,
     ) -> None:
         self.folder = folder
         self.store = store
         self.publish = publish or (lambda channel, data: None)
-        self.interval_s = interval_s
+        self.interval_s = interval_s  # the least time between two refreshes
         self.trace = trace_for("writer")
         self.engine: Engine = build_engine(folder, store)
+        self.outbox = Outbox(store.engine)
         self.lock = asyncio.Lock()
+        self._inbox: list[Message] = []
+        self._wake = asyncio.Event()  # a message waits, or the engine changed
+        self._dirty = False  # the engine changed since the last refresh
         self._row_cache: RowCache = {}  # rows rebuilt only for runners that changed
         self.streams: dict[tuple[str, str], Stream] = {}
         self.health = {rid: ReaderHealth(rid) for rid in folder.event.readers}
-        self.feeds = {race.id: RaceFeed() for race in folder.event.races}
         self.crossings: deque[dict[str, Any]] = deque(maxlen=200)
         self.results: EventResults = self.engine.results()
-        self.rows: dict[str, list[Row]] = event_rows(self.results)
-        self._changed = asyncio.Event()
+        self.rows: dict[str, list[Row]] = event_rows(self.results, now_ms(), self._row_cache)
         self.version = 0  # moves on with every refresh: the director's console follows it
         # The console's latest quarantined lines, with the count they were read at.
         self.quarantine_view: tuple[int, list[dict[str, Any]]] | None = None
@@ -108,7 +125,25 @@ class LiveService:
         )
         self._followed_action = max((a.id or 0 for a in store.actions()), default=0)
         self._new_keys: set[tuple[str, Any]] = set()  # (chip, line) read since the last refresh
-        self._update_feeds(publish=False)  # the channels start with the app, later
+        # The numbers go on from the outbox: a restarted writer never reuses one and
+        # starts from a snapshot, which fan-out workers take over what they held. A
+        # first start is update 1 (every row), as a spectator at ?since=0 expects.
+        last = self.outbox.last_seqs()
+        self.feeds = {race.id: Feed(race.id) for race in folder.event.races}
+        at = now_ms()
+        for race_id, feed in self.feeds.items():
+            if race_id in last:
+                feed.reset(self.rows[race_id], last[race_id] + 1)
+            else:
+                feed.update(self.rows[race_id], None, at)
+        self.outbox.write(
+            [Entry(f.race, f.seq, "snapshot", at, f.snapshot(at)) for f in self.feeds.values()]
+        )
+
+    def start_messages(self) -> list[str]:
+        """The starting snapshots, for fan-out workers."""
+        at = now_ms()
+        return [f.snapshot(at) for f in self.feeds.values()]
 
     # ---- agents ----------------------------------------------------------------------
 
@@ -119,66 +154,123 @@ class LiveService:
             seqs = await asyncio.to_thread(self.store.seqs_of, reader, source)
             stream = Stream()
             stream.add(seqs)
-            self.streams[key] = stream
+            self.streams.setdefault(key, stream)
         return self.streams[key]
 
     async def ingest_reads(
         self, reader: str, journal_id: str, entries: list[dict[str, Any]]
     ) -> int:
         """Store an agent's reads (once each) and feed them to the engine; return held."""
-        source = f"agent:{journal_id}"
-        async with self.lock:
-            stream = await self.stream(reader, journal_id)
-            fresh = [e for e in entries if e["seq"] > stream.held and e["seq"] not in stream.above]
-            rows: list[JournalRow] = [
-                (
-                    reader,
-                    source,
-                    e["seq"],
-                    e["antenna"],
-                    e["chip"],
-                    e["time_ms"],
-                    e["rssi"],
-                    e["reader_seq"],
-                    e["received_ms"],
-                    e["raw"],
-                )
-                for e in fresh
-            ]
-            stored, clean = await asyncio.to_thread(self.store.append_reads, rows)
-            if clean:
-                self.engine.add_reads(stored)
-                self._own_reads.update(r[0] for r in stored)
-                line_of = self.engine.line_of
-                self._new_keys.update(
-                    (chip, line_of.get((reader, antenna), (reader, (antenna,))))
-                    for _id, reader, chip, antenna, _t, _rssi in stored
-                )
-            else:  # some were already stored under other ids: rebuild from the journal
-                self.engine = build_engine(self.folder, self.store)
-            stream.add([e["seq"] for e in entries])
-            self.trace.event(
-                "stored", reader=reader,
-                reads=[[e["chip"], e["time_ms"], e["received_ms"]] for e in entries],
-            )  # fmt: skip
-            self.health[reader].reads += len(fresh)
-            self._changed.set()
-            return stream.held
+        return await self._enqueue(reader, journal_id, entries, quarantine=False)
 
     async def ingest_quarantine(
         self, reader: str, journal_id: str, lines: list[dict[str, Any]]
     ) -> int:
-        source = f"agent:{journal_id}"
-        async with self.lock:
-            stream = await self.stream(reader, journal_id)
-            rows = [
-                (reader, source, e["seq"], e["raw"], e["reason"], e["received_ms"]) for e in lines
-            ]
-            await asyncio.to_thread(self.store.quarantine, rows)
-            stream.add([e["seq"] for e in lines])
-            self.health[reader].quarantined += len(lines)
-            self.version += 1
-            return stream.held
+        return await self._enqueue(reader, journal_id, lines, quarantine=True)
+
+    async def _enqueue(
+        self, reader: str, journal_id: str, entries: list[dict[str, Any]], quarantine: bool
+    ) -> int:
+        await self.stream(reader, journal_id)
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._inbox.append(Message(reader, journal_id, entries, quarantine, done))
+        self._wake.set()
+        return await done
+
+    async def run(self) -> None:
+        """The writer: commit what waits, acknowledge it, score and publish; again."""
+        loop = asyncio.get_running_loop()
+        last = 0.0
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._inbox:
+                batch, self._inbox = self._inbox, []
+                async with self.lock:
+                    outcomes = await asyncio.to_thread(self._commit_each, batch)
+                for message, outcome in zip(batch, outcomes, strict=True):
+                    if message.done.done():
+                        continue  # the uplink went away meanwhile
+                    if isinstance(outcome, BaseException):
+                        message.done.set_exception(outcome)
+                    else:
+                        message.done.set_result(outcome)
+            if not self._dirty:
+                continue
+            wait = last + self.interval_s - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            last = loop.time()
+            try:
+                await self.refresh()
+            except Exception:  # a bug in one refresh must not end live updates for good
+                log.exception("refreshing results failed")
+
+    def _commit_each(self, batch: list[Message]) -> list[int | BaseException]:
+        """One transaction for the batch; if the journal refuses it, one per message, so
+        the message it refuses fails alone (the uplink then looks for the bad entry)."""
+        try:
+            return self._commit(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                return [exc]
+        outcomes: list[int | BaseException] = []
+        for message in batch:
+            try:
+                outcomes += self._commit([message])
+            except Exception as exc:  # handed to that message's uplink, which reports it
+                outcomes.append(exc)
+        return outcomes
+
+    def _commit(self, batch: list[Message]) -> list[int]:
+        rows: list[JournalRow] = []
+        quarantine: list[QuarantineRow] = []
+        taken: set[tuple[str, str, int]] = set()
+        fresh_counts = []
+        for m in batch:
+            stream, source = self.streams[(m.reader, m.journal_id)], f"agent:{m.journal_id}"
+            fresh = [
+                e for e in m.entries
+                if not stream.has(e["seq"]) and (m.reader, source, e["seq"]) not in taken
+            ]  # fmt: skip
+            taken.update((m.reader, source, e["seq"]) for e in fresh)
+            fresh_counts.append(len(fresh))
+            if m.quarantine:
+                quarantine += [
+                    (m.reader, source, e["seq"], e["raw"], e["reason"], e["received_ms"])
+                    for e in fresh
+                ]
+            else:
+                rows += [
+                    (m.reader, source, e["seq"], e["antenna"], e["chip"], e["time_ms"],
+                     e["rssi"], e["reader_seq"], e["received_ms"], e["raw"])
+                    for e in fresh
+                ]  # fmt: skip
+        stored, clean = self.store.append_reads(rows, quarantine)
+        if clean:
+            self.engine.add_reads(stored)
+            self._own_reads.update(r[0] for r in stored)
+            line_of = self.engine.line_of
+            self._new_keys.update(
+                (chip, line_of.get((reader, antenna), (reader, (antenna,))))
+                for _id, reader, chip, antenna, _t, _rssi in stored
+            )
+        else:  # some were already stored under other ids: rebuild from the journal
+            self.engine = build_engine(self.folder, self.store)
+        for m, fresh in zip(batch, fresh_counts, strict=True):
+            self.streams[(m.reader, m.journal_id)].add([e["seq"] for e in m.entries])
+            health = self.health[m.reader]
+            if m.quarantine:
+                health.quarantined += fresh
+                self.version += 1
+            else:
+                health.reads += fresh
+                self.trace.event(
+                    "stored", reader=m.reader,
+                    reads=[[e["chip"], e["time_ms"], e["received_ms"]] for e in m.entries],
+                )  # fmt: skip
+        self._dirty = self._dirty or bool(rows)
+        return [self.streams[(m.reader, m.journal_id)].held for m in batch]
 
     # ---- directors -------------------------------------------------------------------
 
@@ -217,7 +309,6 @@ class LiveService:
             )
             self.engine = fork
             self._own_actions.add(action.id or 0)
-            self._changed.set()
         await self.refresh()
         return Outcome("applied", preview, action.id)
 
@@ -240,7 +331,8 @@ class LiveService:
                     others = [r for r in batch if r[0] not in self._own_reads]
                     if others:
                         self.engine.add_reads(others)
-                        self._changed.set()
+                        self._dirty = True
+                        self._wake.set()
                 self._own_reads = {i for i in self._own_reads if i > self._followed_read}
                 journal = await asyncio.to_thread(self.store.actions) if actions else []
                 for action in actions:
@@ -248,96 +340,52 @@ class LiveService:
                     if action.id not in self._own_actions:
                         before = [a for a in journal if (a.id or 0) < (action.id or 0)]
                         self._take(self.engine, action, before)
-                        self._changed.set()
+                        self._dirty = True
+                        self._wake.set()
                 self._own_actions = {i for i in self._own_actions if i > self._followed_action}
 
     # ---- publishing ------------------------------------------------------------------
 
-    async def run_publisher(self) -> None:
-        """Recompute and publish when something changed, at most every interval_s: at
-        once after a quiet spell, so a lone read reaches phones without waiting."""
-        loop = asyncio.get_running_loop()
-        last = 0.0
-        while True:
-            await self._changed.wait()
-            await asyncio.sleep(max(0.0, last + self.interval_s - loop.time()))
-            last = loop.time()
-            try:
-                await self.refresh()
-            except Exception:  # a bug in one refresh must not end live updates for good
-                log.exception("refreshing results failed")
-
     async def refresh(self) -> None:
         async with self.lock:
-            self._changed.clear()
-            # In a thread: the event loop keeps fanning out and taking uplink messages
-            # (which wait for the lock) while results are recomputed.
+            self._dirty = False
             start = now_ns()
-            self.results, self.rows = await asyncio.to_thread(self._recompute)
+            # In a thread: the event loop keeps fanning out and taking uplink messages
+            # while results are scored and the updates written to the outbox.
+            messages = await asyncio.to_thread(self._score)
             self.trace.event("scored", start_ns=start, end_ns=now_ns())
-            self._note_crossings()
             self.version += 1
-        self._update_feeds()
+        for race_id, text in messages:
+            self.publish(channel_name(race_id), text)
+            self.trace.event("published", race=race_id, seq=self.feeds[race_id].seq, text=text)
 
-    def _recompute(self) -> tuple[EventResults, dict[str, list[Row]]]:
+    def _score(self) -> list[tuple[str, str]]:
+        """Bring results up to date; return the new updates, already in the outbox."""
         now = now_ms()
         self.engine.observe_clock(now)  # on race day, cutoffs pass by the wall clock too
         results = self.engine.results()
-        return results, event_rows(results, now, self._row_cache)
-
-    def _update_feeds(self, publish: bool = True) -> None:
-        for race_id, rows in self.rows.items():
+        rows = event_rows(results, now, self._row_cache)
+        self.results, self.rows = results, rows
+        self._note_crossings()
+        entries, out = [], []
+        for race_id, race_rows in rows.items():
             feed = self.feeds[race_id]
-            # One runner moving up renumbers everyone behind: those rows travel as
-            # (bib, pos) pairs, not whole rows (updates were ~90% position changes).
-            changed, moved = [], []
-            for row in rows:
-                old = feed.rows.get(row["bib"])
-                if old is row or old == row:
-                    continue
-                if old is not None and all(old[k] == v for k, v in row.items() if k != "pos"):
-                    moved.append([row["bib"], row["pos"]])
-                else:
-                    changed.append(row)
-            if not changed and not moved and feed.seq:
+            if feed.update(race_rows, None, now) is None:
                 continue
-            feed.rows = {r["bib"]: r for r in rows}
-            feed.seq += 1
-            message = {
-                "type": "update",
-                "race": race_id,
-                "seq": feed.seq,
-                "at_ms": now_ms(),
-                "rows": changed,
-                "moved": moved,
-            }
-            feed.backlog.append(message)
-            if publish:
-                text = json.dumps(message, separators=(",", ":"))
-                self.publish(channel_name(race_id), text)
-                self.trace.event("published", race=race_id, seq=feed.seq, text=text)
+            seq, text = feed.backlog[-1]
+            entries.append(Entry(race_id, seq, "update", now, text))
+            if seq % SNAPSHOT_EVERY == 0:
+                entries.append(Entry(race_id, seq, "snapshot", now, feed.snapshot(now)))
+            out.append((race_id, text))
+        self.outbox.write(entries)
+        for entry in entries:
+            if entry.kind == "snapshot":
+                self.outbox.prune(entry.race, entry.seq)
+        return out
 
-    def catch_up(self, race_id: str, since: int | None) -> list[dict[str, Any]]:
+    def catch_up(self, race_id: str, since: int | None) -> list[str]:
         """What a spectator at update `since` needs: the missed updates, or a snapshot."""
-        feed = self.feeds[race_id]
-        if (
-            since is not None
-            and feed.backlog
-            and feed.backlog[0]["seq"] <= since + 1
-            and since <= feed.seq
-        ):
-            return [m for m in feed.backlog if m["seq"] > since]
-        return [self.snapshot(race_id)]
-
-    def snapshot(self, race_id: str) -> dict[str, Any]:
-        feed = self.feeds[race_id]
-        return {
-            "type": "snapshot",
-            "race": race_id,
-            "seq": feed.seq,
-            "at_ms": now_ms(),
-            "rows": self.rows[race_id],
-        }
+        return self.feeds[race_id].catch_up(since, now_ms())
 
     def _note_crossings(self) -> None:
         """The director's live crossings feed: each new crossing once, newest first."""
@@ -367,16 +415,3 @@ class LiveService:
                 }
             )
         self._new_keys.clear()
-
-
-def parse_since(text: str | None) -> int | None:
-    """A spectator's `?since=N`: ASCII digits, at most 15 of them (a sequence number
-    reached in no race). Anything else is no number, and gets a fresh snapshot."""
-    if text and len(text) <= 15 and text.isascii() and text.isdigit():
-        return int(text)
-    return None
-
-
-def channel_name(race_id: str) -> str:
-    # Channel names stay lowercase and fixed: a Redis backend has been seen to change case.
-    return f"race-{race_id.lower()}"

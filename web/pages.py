@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from litestar import Request, WebSocket, get, websocket
 from litestar.channels import ChannelsPlugin
 from litestar.exceptions import NotFoundException, WebSocketDisconnect
@@ -136,8 +134,8 @@ async def race_updates(socket: WebSocket, race_id: FromPath[str]) -> None:
     await socket.accept()
     since = parse_since(socket.query_params.get("since"))
     async with channels.start_subscription([channel_name(race_id)]) as subscriber:
-        for message in live.catch_up(race_id, since):
-            await socket.send_text(json.dumps(message, separators=(",", ":")))
+        for text in live.catch_up(race_id, since):
+            await socket.send_text(text)
         async with subscriber.run_in_background(socket.send_data):
             try:
                 while True:

@@ -16,9 +16,12 @@ class Settings:
     database_url: str
     password_hash: str  # scrypt, see hash_password; the password itself is never kept
     tokens: dict[str, str] = field(default_factory=dict)  # reader id -> uplink token
-    redis_url: str | None = None  # Channels over Redis, for several worker processes
+    redis_url: str | None = None  # updates to fan-out workers (web/fanout.py) over Redis
     secret: str = field(default_factory=lambda: secrets.token_hex(32))  # CSRF signing
-    publish_interval_s: float = 0.2
+    publish_interval_s: float = 0.0  # the least time between two refreshes
+    # Where phones get live updates: fan-out workers on this port of the same host
+    # (`serve --workers`); None: this process, or the same origin behind a proxy.
+    live_port: int | None = None
     # Cookies only over HTTPS: set where the service runs behind TLS (a reverse proxy).
     secure_cookies: bool = False
     # A director session ends after this long without a request (renewed while used).

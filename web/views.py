@@ -94,6 +94,10 @@ def leaderboard_view(
         "sexes": [s for s in ("F", "M", "X") if any(r["sex"] == s for r in every)],
         "seq": live.feeds[race_id].seq,
         "rows": rows,
+        # A filtered board still follows the whole race's order (web/feeds.py).
+        "order": [r["bib"] for r in every]
+        if rows is not every and len(rows) < len(every)
+        else None,
     }
 
 

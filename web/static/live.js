@@ -80,7 +80,10 @@
     const connect = () => {
       const scheme = location.protocol === "https:" ? "wss:" : "ws:";
       const since = f.seq === null ? "" : "?since=" + f.seq;
-      const ws = new WebSocket(`${scheme}//${location.host}/ws/races/${encodeURIComponent(race)}${since}`);
+      // Live updates come from the fan-out workers' port when the service has them.
+      const port = document.body.dataset.livePort;
+      const host = port ? `${location.hostname}:${port}` : location.host;
+      const ws = new WebSocket(`${scheme}//${host}/ws/races/${encodeURIComponent(race)}${since}`);
       ws.onopen = () => { f.delay = 500; for (const l of f.listeners) l.open && l.open(); };
       ws.onmessage = (event) => {
         const m = JSON.parse(event.data);
@@ -154,7 +157,7 @@
     function render(row) {
       const tr = el("tr");
       tr.id = "bib-" + row.bib;
-      Object.assign(tr.dataset, { pos: row.pos, sex: row.sex, category: row.category });
+      Object.assign(tr.dataset, { pos: row.pos, sex: row.sex, category: row.category, status: row.status });
       if (row.lapped) tr.classList.add("lapped");
       for (const [key] of heads) {
         if (key === "name") { tr.append(nameCell(row)); continue; }
@@ -173,21 +176,46 @@
       return tr;
     }
 
-    function apply(rows, replace, moved) {
-      if (replace) body.replaceChildren();
-      for (const [bib, pos] of moved || []) {
-        const tr = document.getElementById("bib-" + bib);
-        if (tr) tr.dataset.pos = pos;
-      }
+    // The board order of every runner in the race (filtered rows are kept out of the
+    // table, not out of the order): an update moves only the runners in `moved`; the
+    // others keep their order, and everyone's position is their index + 1.
+    let order = board.dataset.order ? JSON.parse(board.dataset.order) : [...body.rows].map((tr) => tr.id.slice(4));
+    const statusOf = {};
+    function reorder(m) {
+      const moved = new Map((m.moved || []).map(([bib, pos]) => [bib, pos]));
+      const gone = new Set(m.gone || []);
+      if (!moved.size && !gone.size) return false;
+      order = order.filter((bib) => !moved.has(bib) && !gone.has(bib));
+      for (const [bib, pos] of [...moved].sort((a, b) => a[1] - b[1])) order.splice(pos - 1, 0, bib);
+      for (const bib of gone) document.getElementById("bib-" + bib)?.remove();
+      return true;
+    }
+
+    function apply(rows, replace, m) {
+      if (replace) { body.replaceChildren(); order = rows.map((row) => row.bib); }
+      const moved = !replace && reorder(m);
       for (const row of rows) {
+        statusOf[row.bib] = row.status;
         if ((category && row.category !== category) || (sex && row.sex !== sex)) continue;
         const old = document.getElementById("bib-" + row.bib);
         const tr = render(row);
         tr.classList.add("changed");
         if (old) old.replaceWith(tr); else body.appendChild(tr);
       }
-      const sorted = [...body.rows].sort((a, b) => a.dataset.pos - b.dataset.pos);
-      if (sorted.some((tr, i) => body.rows[i] !== tr)) body.append(...sorted);
+      if (!replace && !moved && !rows.length) return;
+      const trs = [];
+      order.forEach((bib, i) => {
+        const tr = document.getElementById("bib-" + bib);
+        if (!tr) return;
+        if (tr.dataset.pos !== String(i + 1)) {
+          tr.dataset.pos = i + 1;
+          // On course, the place column shows the position in the board.
+          const cell = tr.querySelector(".c-place");
+          if (cell && (statusOf[bib] ?? tr.dataset.status) === "RUN") cell.textContent = i + 1;
+        }
+        trs.push(tr);
+      });
+      if (trs.some((tr, i) => body.rows[i] !== tr)) body.append(...trs);
       showStars(body);
     }
 
@@ -195,7 +223,7 @@
     f.listeners.unshift({
       open: () => { status.textContent = "Live: updates arrive as runners cross the mats."; },
       close: () => { status.textContent = "Connection lost: reconnecting…"; },
-      rows: (rows, snapshot, m) => { apply(rows, snapshot, m.moved); board.dataset.seq = f.seq; },
+      rows: (rows, snapshot, m) => { apply(rows, snapshot, m); board.dataset.seq = f.seq; },
     });
   }
 
