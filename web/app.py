@@ -28,6 +28,7 @@ from results.site import STATIC as SHARED_STATIC
 from timing.folder import load_folder
 from timing.store import Store
 from web.auth import AUTH_ROUTES, LoginGuard, json_api_guard, session_config
+from web.caching import SPECTATOR_PATHS, SpectatorCache
 from web.director import DIRECTOR_ROUTES
 from web.director_live import director_updates
 from web.errors import ErrorTally, api_errors, log_task_end, log_unexpected
@@ -120,7 +121,7 @@ def create_app(settings: Settings) -> Litestar:
         ),
         # Phones on a finish-line network: pages and assets travel compressed.
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
-        middleware=[session_config(settings).middleware],
+        middleware=[session_config(settings).middleware, SpectatorCache],
         stores={"sessions": MemoryStore()},
         # Every state-changing request, form or JSON API, carries the CSRF token (the
         # form field, or the `X-CSRFToken` header with the `csrftoken` cookie's value);
@@ -129,7 +130,8 @@ def create_app(settings: Settings) -> Litestar:
             secret=settings.secret,
             cookie_samesite="strict",
             cookie_secure=settings.secure_cookies,
-            exclude=["/uplink", "/ws/"],
+            # Spectators never post: their pages set no CSRF cookie, so a cache can keep them.
+            exclude=["/uplink", "/ws/", "^/$", *SPECTATOR_PATHS],
         ),
         guards=[json_api_guard],
         # Unexpected errors are logged once, by `log_unexpected`, with their context.

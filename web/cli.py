@@ -214,6 +214,12 @@ def _print_tables(data: dict) -> None:
     "serves them).",
 )
 @click.option(
+    "--proxied",
+    is_flag=True,
+    help="A reverse proxy in front sends /ws/races/ to the fan-out workers: pages open "
+    "live updates on their own address, not on --port + 1.",
+)
+@click.option(
     "--secure-cookies",
     is_flag=True,
     envvar="RETROTIME_SECURE_COOKIES",
@@ -238,6 +244,7 @@ def serve(
     session_minutes: int,
     database_url: str | None,
     workers: int,
+    proxied: bool,
 ) -> None:
     """Run the live service for an event folder: the writer (uplinks, engine, director,
     pages) and, with --workers, fan-out processes for the spectators' live updates."""
@@ -248,7 +255,7 @@ def serve(
         _settings(folder, password, tokens_file, redis_url, database_url),
         secure_cookies=secure_cookies,
         session_idle_s=session_minutes * 60,
-        live_port=port + 1 if workers else None,
+        live_port=port + 1 if workers and not proxied else None,
     )
     support.check_journal(settings.database_url)  # one that cannot be written: say so now
     console.print(

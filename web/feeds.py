@@ -30,9 +30,17 @@ def dumps(message: dict[str, Any]) -> str:
 
 def moves(old: list[str], new: list[str]) -> list[list[Any]]:
     """The `moved` pairs that turn board order `old` into `new` (see the module doc)."""
-    where = {bib: i for i, bib in enumerate(old)}
-    keep = _longest_run([where.get(bib, -1) for bib in new])
-    return [[bib, pos] for pos, bib in enumerate(new, start=1) if pos - 1 not in keep]
+    # Runners at the head and tail of the board that kept their places stay put: the
+    # longest run is looked for only between them (most updates touch a few places).
+    head, tail = 0, 0
+    while head < min(len(old), len(new)) and old[head] == new[head]:
+        head += 1
+    while tail < min(len(old), len(new)) - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    middle = new[head : len(new) - tail]
+    where = {bib: i for i, bib in enumerate(old[head : len(old) - tail])}
+    keep = _longest_run([where.get(bib, -1) for bib in middle])
+    return [[bib, head + i + 1] for i, bib in enumerate(middle) if i not in keep]
 
 
 def _longest_run(values: list[int]) -> set[int]:

@@ -26,12 +26,18 @@ def race_rows(
     rr: RaceResults,
     now_ms: int | None = None,
     cache: RowCache | None = None,
+    rebuilt: set[str] | None = None,
 ) -> list[Row]:
     """Rows in live order: finishers by place, then runners on course by how far they got
     (and who got there first), then DNF, DQ, DNS. Who is on course is the engine's word
-    (status RUN), so a DNF the director set or a closed race is never "still running"."""
+    (status RUN), so a DNF the director set or a closed race is never "still running".
+
+    `rebuilt` gathers the bibs whose rows were built anew (the others' are the cached
+    rows, whatever their position): the only rows an update may need to carry."""
     race = rr.race
     if race.is_lap_race:
+        if rebuilt is not None:
+            rebuilt.update(r.participant.bib for r in rr.results)
         return [
             _lap_row(race, r, pos, now_ms) for pos, r in enumerate(rr.results, start=1)
         ]  # already in live lap order
@@ -62,6 +68,8 @@ def race_rows(
             row = cached[2] if cached[2]["pos"] == pos else {**cached[2], "pos": pos}
         else:
             row = _row(race, r, pos, leader_at, running)
+            if rebuilt is not None:
+                rebuilt.add(r.participant.bib)
         if cache is not None:
             cache[r.participant.bib] = (r, key, row)
         rows.append(row)
@@ -188,5 +196,6 @@ def event_rows(
     results: EventResults,
     now_ms: int | None = None,
     cache: RowCache | None = None,
+    rebuilt: set[str] | None = None,
 ) -> dict[str, list[Row]]:
-    return {rr.race.id: race_rows(rr, now_ms, cache) for rr in results.races}
+    return {rr.race.id: race_rows(rr, now_ms, cache, rebuilt) for rr in results.races}

@@ -27,9 +27,10 @@ from typing import Any
 from timing.actions import check, take
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder
+from timing.ingest import Entries, Ingest, Stream
 from timing.preview import Preview, compare, describe, is_wide
 from timing.review import vet
-from timing.store import DirectorAction, JournalRow, QuarantineRow, Store, now_ms
+from timing.store import DirectorAction, Store, now_ms
 from web.feeds import Feed, channel_name, parse_since
 from web.leaderboard import Row, RowCache, event_rows
 from web.outbox import SNAPSHOT_EVERY, Entry, Outbox
@@ -39,23 +40,6 @@ from web.trace import trace_for
 __all__ = ["LiveService", "channel_name", "parse_since"]
 log = logging.getLogger(__name__)
 now_ns = time.time_ns
-
-
-@dataclass
-class Stream:
-    """An agent's numbered stream (reader, journal id): what the service holds of it."""
-
-    held: int = 0  # entries 1..held are all stored
-    above: set[int] = field(default_factory=set)  # stored entries past a gap
-
-    def add(self, seqs: list[int]) -> None:
-        self.above.update(s for s in seqs if s > self.held)
-        while self.held + 1 in self.above:
-            self.held += 1
-            self.above.discard(self.held)
-
-    def has(self, seq: int) -> bool:
-        return seq <= self.held or seq in self.above
 
 
 @dataclass
@@ -80,12 +64,9 @@ class Outcome:
 
 @dataclass(slots=True)
 class Message:
-    """An uplink message waiting for the writer: its entries and the agent's ack."""
+    """An uplink message waiting for the writer, and its agent's ack."""
 
-    reader: str
-    journal_id: str
-    entries: list[dict[str, Any]]
-    quarantine: bool  # entries are quarantined lines, not reads
+    entries: Entries
     done: asyncio.Future[int]
 
 
@@ -106,10 +87,11 @@ class LiveService:
         self.outbox = Outbox(store.engine)
         self.lock = asyncio.Lock()
         self._inbox: list[Message] = []
-        self._wake = asyncio.Event()  # a message waits, or the engine changed
-        self._dirty = False  # the engine changed since the last refresh
+        self._wake = asyncio.Event()  # a message waits in the inbox
+        self._scorable = asyncio.Event()  # something to score
+        self._dirty = False  # the engine changed since the last refresh (actions, follow)
+        self.ingest = Ingest(store)
         self._row_cache: RowCache = {}  # rows rebuilt only for runners that changed
-        self.streams: dict[tuple[str, str], Stream] = {}
         self.health = {rid: ReaderHealth(rid) for rid in folder.event.readers}
         self.crossings: deque[dict[str, Any]] = deque(maxlen=200)
         self.results: EventResults = self.engine.results()
@@ -117,8 +99,7 @@ class LiveService:
         self.version = 0  # moves on with every refresh: the director's console follows it
         # The console's latest quarantined lines, with the count they were read at.
         self.quarantine_view: tuple[int, list[dict[str, Any]]] | None = None
-        # What this worker stored itself, so following the shared journal skips it.
-        self._own_reads: set[int] = set()
+        # What this worker journalled itself, so following the shared journal skips it.
         self._own_actions: set[int] = set()
         self._followed_read = max(
             (r[0] for b in store.iter_reads(after=0) for r in b[-1:]), default=0
@@ -148,14 +129,10 @@ class LiveService:
     # ---- agents ----------------------------------------------------------------------
 
     async def stream(self, reader: str, journal_id: str) -> Stream:
-        key = (reader, journal_id)
-        if key not in self.streams:
-            source = f"agent:{journal_id}"
-            seqs = await asyncio.to_thread(self.store.seqs_of, reader, source)
-            stream = Stream()
-            stream.add(seqs)
-            self.streams.setdefault(key, stream)
-        return self.streams[key]
+        known = self.ingest.streams.get((reader, journal_id))
+        if known is not None:  # every message but a stream's first: no thread hop
+            return known
+        return await asyncio.to_thread(self.ingest.stream, reader, journal_id)
 
     async def ingest_reads(
         self, reader: str, journal_id: str, entries: list[dict[str, Any]]
@@ -173,29 +150,41 @@ class LiveService:
     ) -> int:
         await self.stream(reader, journal_id)
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._inbox.append(Message(reader, journal_id, entries, quarantine, done))
+        self._inbox.append(Message(Entries(reader, journal_id, entries, quarantine), done))
         self._wake.set()
         return await done
 
     async def run(self) -> None:
-        """The writer: commit what waits, acknowledge it, score and publish; again."""
-        loop = asyncio.get_running_loop()
-        last = 0.0
+        """The writer, two stages that overlap: commits (then acks) go on while the
+        reads committed before are being scored."""
+        await asyncio.gather(self._commit_loop(), self._score_loop())
+
+    async def _commit_loop(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if self._inbox:
-                batch, self._inbox = self._inbox, []
-                async with self.lock:
-                    outcomes = await asyncio.to_thread(self._commit_each, batch)
-                for message, outcome in zip(batch, outcomes, strict=True):
-                    if message.done.done():
-                        continue  # the uplink went away meanwhile
-                    if isinstance(outcome, BaseException):
-                        message.done.set_exception(outcome)
-                    else:
-                        message.done.set_result(outcome)
-            if not self._dirty:
+            batch, self._inbox = self._inbox, []
+            if not batch:
+                continue
+            outcomes = await asyncio.to_thread(self.ingest.commit_each, [m.entries for m in batch])
+            for message, outcome in zip(batch, outcomes, strict=True):
+                if not isinstance(outcome, BaseException):
+                    self._note_committed(message.entries, outcome.fresh)
+                if message.done.done():
+                    continue  # the uplink went away meanwhile
+                if isinstance(outcome, BaseException):
+                    message.done.set_exception(outcome)
+                else:
+                    message.done.set_result(outcome.held)
+            self._scorable.set()
+
+    async def _score_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        last = 0.0
+        while True:
+            await self._scorable.wait()
+            self._scorable.clear()
+            if not self._dirty and not self.ingest.waiting():
                 continue
             wait = last + self.interval_s - loop.time()
             if wait > 0:
@@ -206,71 +195,17 @@ class LiveService:
             except Exception:  # a bug in one refresh must not end live updates for good
                 log.exception("refreshing results failed")
 
-    def _commit_each(self, batch: list[Message]) -> list[int | BaseException]:
-        """One transaction for the batch; if the journal refuses it, one per message, so
-        the message it refuses fails alone (the uplink then looks for the bad entry)."""
-        try:
-            return self._commit(batch)
-        except Exception as exc:
-            if len(batch) == 1:
-                return [exc]
-        outcomes: list[int | BaseException] = []
-        for message in batch:
-            try:
-                outcomes += self._commit([message])
-            except Exception as exc:  # handed to that message's uplink, which reports it
-                outcomes.append(exc)
-        return outcomes
-
-    def _commit(self, batch: list[Message]) -> list[int]:
-        rows: list[JournalRow] = []
-        quarantine: list[QuarantineRow] = []
-        taken: set[tuple[str, str, int]] = set()
-        fresh_counts = []
-        for m in batch:
-            stream, source = self.streams[(m.reader, m.journal_id)], f"agent:{m.journal_id}"
-            fresh = [
-                e for e in m.entries
-                if not stream.has(e["seq"]) and (m.reader, source, e["seq"]) not in taken
-            ]  # fmt: skip
-            taken.update((m.reader, source, e["seq"]) for e in fresh)
-            fresh_counts.append(len(fresh))
-            if m.quarantine:
-                quarantine += [
-                    (m.reader, source, e["seq"], e["raw"], e["reason"], e["received_ms"])
-                    for e in fresh
-                ]
-            else:
-                rows += [
-                    (m.reader, source, e["seq"], e["antenna"], e["chip"], e["time_ms"],
-                     e["rssi"], e["reader_seq"], e["received_ms"], e["raw"])
-                    for e in fresh
-                ]  # fmt: skip
-        stored, clean = self.store.append_reads(rows, quarantine)
-        if clean:
-            self.engine.add_reads(stored)
-            self._own_reads.update(r[0] for r in stored)
-            line_of = self.engine.line_of
-            self._new_keys.update(
-                (chip, line_of.get((reader, antenna), (reader, (antenna,))))
-                for _id, reader, chip, antenna, _t, _rssi in stored
-            )
-        else:  # some were already stored under other ids: rebuild from the journal
-            self.engine = build_engine(self.folder, self.store)
-        for m, fresh in zip(batch, fresh_counts, strict=True):
-            self.streams[(m.reader, m.journal_id)].add([e["seq"] for e in m.entries])
-            health = self.health[m.reader]
-            if m.quarantine:
-                health.quarantined += fresh
-                self.version += 1
-            else:
-                health.reads += fresh
-                self.trace.event(
-                    "stored", reader=m.reader,
-                    reads=[[e["chip"], e["time_ms"], e["received_ms"]] for e in m.entries],
-                )  # fmt: skip
-        self._dirty = self._dirty or bool(rows)
-        return [self.streams[(m.reader, m.journal_id)].held for m in batch]
+    def _note_committed(self, m: Entries, fresh: int) -> None:
+        health = self.health[m.reader]
+        if m.quarantine:
+            health.quarantined += fresh
+            self.version += 1  # the director's console lists them
+            return
+        health.reads += fresh
+        self.trace.event(
+            "stored", reader=m.reader,
+            reads=[[e["chip"], e["time_ms"], e["received_ms"]] for e in m.entries],
+        )  # fmt: skip
 
     # ---- directors -------------------------------------------------------------------
 
@@ -328,12 +263,12 @@ class LiveService:
                 actions = await asyncio.to_thread(self.store.actions, self._followed_action)
                 for batch in batches:
                     self._followed_read = batch[-1][0]
-                    others = [r for r in batch if r[0] not in self._own_reads]
+                    others = self.ingest.others(batch)
                     if others:
                         self.engine.add_reads(others)
                         self._dirty = True
-                        self._wake.set()
-                self._own_reads = {i for i in self._own_reads if i > self._followed_read}
+                        self._scorable.set()
+                self.ingest.forget_below(self._followed_read)
                 journal = await asyncio.to_thread(self.store.actions) if actions else []
                 for action in actions:
                     self._followed_action = action.id or 0
@@ -341,7 +276,7 @@ class LiveService:
                         before = [a for a in journal if (a.id or 0) < (action.id or 0)]
                         self._take(self.engine, action, before)
                         self._dirty = True
-                        self._wake.set()
+                        self._scorable.set()
                 self._own_actions = {i for i in self._own_actions if i > self._followed_action}
 
     # ---- publishing ------------------------------------------------------------------
@@ -361,16 +296,18 @@ class LiveService:
 
     def _score(self) -> list[tuple[str, str]]:
         """Bring results up to date; return the new updates, already in the outbox."""
+        self._apply_committed()
         now = now_ms()
         self.engine.observe_clock(now)  # on race day, cutoffs pass by the wall clock too
         results = self.engine.results()
-        rows = event_rows(results, now, self._row_cache)
+        rebuilt: set[str] = set()  # the rows that can have changed: no other row is compared
+        rows = event_rows(results, now, self._row_cache, rebuilt)
         self.results, self.rows = results, rows
         self._note_crossings()
         entries, out = [], []
         for race_id, race_rows in rows.items():
             feed = self.feeds[race_id]
-            if feed.update(race_rows, None, now) is None:
+            if feed.update(race_rows, rebuilt, now) is None:
                 continue
             seq, text = feed.backlog[-1]
             entries.append(Entry(race_id, seq, "update", now, text))
@@ -382,6 +319,20 @@ class LiveService:
             if entry.kind == "snapshot":
                 self.outbox.prune(entry.race, entry.seq)
         return out
+
+    def _apply_committed(self) -> None:
+        """Feed the engine what was committed since the last refresh."""
+
+        def rebuild() -> None:
+            self.engine = build_engine(self.folder, self.store)
+
+        for stored in self.ingest.take(rebuild):
+            self.engine.add_reads(stored)
+            line_of = self.engine.line_of
+            self._new_keys.update(
+                (chip, line_of.get((reader, antenna), (reader, (antenna,))))
+                for _id, reader, chip, antenna, _t, _rssi in stored
+            )
 
     def catch_up(self, race_id: str, since: int | None) -> list[str]:
         """What a spectator at update `since` needs: the missed updates, or a snapshot."""

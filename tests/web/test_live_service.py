@@ -248,3 +248,21 @@ def test_director_confirms_a_course_record(tmp_path) -> None:
         records = client.get("/api/athletes/101").json()["records"]
         assert next(r for r in records if r["scope"] == "course")["claim"] == "confirmed"
         assert client.get("/api/director/audit").json()[0]["kind"] == "record"
+
+
+def test_a_spectator_page_revalidates_with_its_etag(client: TestClient) -> None:
+    """A phone (or a cache in front) that asks again gets a 304 until the board changes."""
+    first = client.get("/races/half")
+    etag = first.headers["etag"]
+    assert "csrftoken" not in first.cookies  # nothing private: a shared cache may keep it
+    again = client.get("/races/half", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    g = gun_ms(client.app.state.settings)
+    uplink(client, "START", [read(1, "F0101", 1, g + 4_000)])
+    for _ in range(50):  # bounded: the writer scores at once
+        if client.get("/races/half", headers={"If-None-Match": etag}).status_code == 200:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the page never changed after a read")
+    assert client.get("/director/login").cookies.get("csrftoken")  # the director's still has it

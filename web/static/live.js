@@ -234,7 +234,10 @@
       if (busy) { again = true; return; }
       busy = true;
       try {
-        const response = await fetch(location.href, { headers: { Accept: "text/html" } });
+        // One address per update: a cache in front serves every phone the same render.
+        const url = new URL(location.href);
+        url.searchParams.set("seq", feeds[race]?.seq ?? "");
+        const response = await fetch(url, { headers: { Accept: "text/html" } });
         if (response.ok) {
           const doc = new DOMParser().parseFromString(await response.text(), "text/html");
           const fresh = doc.getElementById(holder.id);
