@@ -18,7 +18,9 @@ class Settings:
     tokens: dict[str, str] = field(default_factory=dict)  # reader id -> uplink token
     redis_url: str | None = None  # updates to fan-out workers (web/fanout.py) over Redis
     secret: str = field(default_factory=lambda: secrets.token_hex(32))  # CSRF signing
-    publish_interval_s: float = 0.0  # the least time between two refreshes
+    # The least time between two refreshes: a lone read is published at once; under load
+    # updates come at most this often (each costs every phone a message).
+    publish_interval_s: float = 0.05
     # Where phones get live updates: fan-out workers on this port of the same host
     # (`serve --workers`); None: this process, or the same origin behind a proxy.
     live_port: int | None = None

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
-from tests.web.conftest import TOKENS, csrf, gun_ms, hello, login, read, write_course_record
+from tests.web.conftest import (
+    TOKENS,
+    csrf,
+    gun_ms,
+    hello,
+    login,
+    make_settings,
+    read,
+    write_course_record,
+)
+from web.app import create_app
 from web.settings import Settings
 
 
@@ -266,3 +278,33 @@ def test_a_spectator_page_revalidates_with_its_etag(client: TestClient) -> None:
     else:
         raise AssertionError("the page never changed after a read")
     assert client.get("/director/login").cookies.get("csrftoken")  # the director's still has it
+
+
+def test_pages_send_phones_to_the_fanout_workers_port(tmp_path: Path) -> None:
+    """With `serve --workers`, live.js opens live updates on the workers' port."""
+    settings = dataclasses.replace(make_settings(tmp_path), live_port=8123)
+    with TestClient(create_app(settings)) as client:
+        assert 'data-live-port="8123"' in client.get("/races/half").text
+    with TestClient(create_app(make_settings(tmp_path / "plain"))) as client:
+        assert "data-live-port" not in client.get("/races/half").text
+
+
+def test_a_restarted_service_numbers_on_from_where_it_stopped(tmp_path: Path) -> None:
+    """No update number is used twice: a phone holding number N never takes a newer
+    board for one it already has."""
+    settings = make_settings(tmp_path)
+    with TestClient(create_app(settings)) as client:
+        g = gun_ms(settings)
+        uplink(client, "START", [read(1, "F0101", 1, g + 4_000)])
+        for _ in range(50):
+            seq = client.get("/api/races/half").json()["seq"]
+            if seq > 1:
+                break
+            time.sleep(0.05)
+    with (
+        TestClient(create_app(settings)) as client,
+        client.websocket_connect(f"/ws/races/half?since={seq}") as ws,
+    ):
+        first = ws.receive_json()
+    assert first["type"] == "snapshot" and first["seq"] == seq + 1
+    assert any(r["bib"] == "101" and r["status"] == "RUN" for r in first["rows"])
