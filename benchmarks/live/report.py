@@ -26,6 +26,10 @@ INGEST_RATE, INGEST_S = 1100.0, 60.0
 WINDOW_S = 10  # the backlog's first and last seconds compared for growth
 
 
+def ratio(value: float, bare: float) -> str:
+    return f"x{value / bare:,.1f}" if bare > 0 else "n/a (no baseline figure)"
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -126,8 +130,8 @@ def report_service(args: Any, run: ServiceRun, base: dict) -> dict[str, Any]:
     f50, f99 = pct(fanout, 50), pct(fanout, 99)
     bp50, bp99 = pct(b_lat, 50), pct(b_lat, 99)
     print(
-        f"RATIO to baseline: end to end p50 x{p50 / bp50:,.1f}, p99 x{p99 / bp99:,.1f}; "
-        f"the service's fan-out alone p50 x{f50 / bp50:,.1f}, p99 x{f99 / bp99:,.1f}"
+        f"RATIO to baseline: end to end p50 {ratio(p50, bp50)}, p99 {ratio(p99, bp99)}; "
+        f"the service's fan-out alone p50 {ratio(f50, bp50)}, p99 {ratio(f99, bp99)}"
     )
     print(cpu_line(run.cpu, base["cpu"]))
     at = f"(this run: {n:,} spectators, {args.rate:g} reads/s)"
