@@ -44,8 +44,8 @@ def uplink_lines(run: ServiceRun) -> tuple[float, list[str]]:
     return reads / drained, [
         f"  {lines:,} reader lines written in {duration:.1f} s ({lines / duration:,.0f} "
         f"lines/s on {len(run.race.readers)} readers: {', '.join(run.race.readers)}; the writer "
-        f"fell at most {run.late_s * 1000:.0f} ms behind); {reads:,} reads stored by the end "
-        f"of the drain ({drained:.1f} s: {reads / drained:,.0f} reads/s)"
+        f"fell at most {run.late_s * 1000:.0f} ms behind); {reads:,} reads in uplink messages "
+        f"committed by the end of the drain ({drained:.1f} s: {reads / drained:,.0f} reads/s)"
         + ("" if run.acked_all else "; NOT every line was acknowledged within the drain"),
         f"  uplink: {messages:,} messages committed ({messages / drained:,.1f} messages/s, "
         f"{messages / drained / len(run.race.readers):,.1f} per agent), reads per message "
@@ -135,7 +135,7 @@ def report_service(args: Any, run: ServiceRun, base: dict) -> dict[str, Any]:
     )
     print(cpu_line(run.cpu, base["cpu"]))
     at = f"(this run: {n:,} spectators, {args.rate:g} reads/s)"
-    if n >= 1000 and args.rate >= 500:
+    if 1000 <= n < 5000 and args.rate >= 500:  # each target at the load it names
         print(f"TARGET p99 < 100 ms at 1,000 spectators / 500 reads/s: {verdict(p99 < P99_1000_MS)}"
               f" (p99 {ms(p99)}) {at}")  # fmt: skip
     else:
