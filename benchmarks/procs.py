@@ -54,11 +54,11 @@ def descendants(pid: int) -> list[int]:
         except (OSError, IndexError, ValueError):
             continue
         parents.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
+    found, pending = [], [pid]
+    while pending:
+        p = pending.pop()
         found.append(p)
-        todo.extend(parents.get(p, ()))
+        pending.extend(parents.get(p, ()))
     return found
 
 
