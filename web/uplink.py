@@ -1,15 +1,17 @@
 """The server side of the reader uplink (docs/uplink.md, protocol 1).
 
-A thin shell around `readers.uplink_protocol.ServerProtocol`: messages of a
-connection are handled one at a time, in order; each `reads`, `quarantine` or
-`health` is committed before its `ack`. Garbage closes the connection with 1007 and
-never reaches the engine. A read the database cannot hold is quarantined with the
-reason and acknowledged like any other entry, so it never blocks the stream behind it.
+A thin shell around `readers.uplink_protocol.ServerProtocol`: a connection's messages
+are read as they come (up to `PIPELINE` waiting to be stored) and acknowledged in
+order; each `reads`, `quarantine` or `health` is committed before its `ack`. Garbage
+closes the connection with 1007 and never reaches the engine. A read the database
+cannot hold is quarantined with the reason and acknowledged like any other entry, so
+it never blocks the stream behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import weakref
@@ -37,6 +39,7 @@ from timing.store import now_ms
 from web.live import LiveService
 
 log = logging.getLogger(__name__)
+PIPELINE = 64  # a connection's messages read ahead of their acks
 
 # One registry of connected streams per service (tests build several apps per process).
 _connections: weakref.WeakKeyDictionary[LiveService, Connections[WebSocket]] = (
@@ -106,21 +109,62 @@ async def _serve(socket: WebSocket, proto: ServerProtocol, live: LiveService, he
     health.last_message_ms = now_ms()
     await socket.send_text(proto.welcome(stream.held, now_ms()))
     log.info("uplink: reader %s connected (journal %s, held %d)", reader, journal_id, stream.held)
+    # Messages are read while earlier ones are being stored: a busy agent's messages
+    # share the writer's transactions (group commit). Acks leave in message order.
+    acks: asyncio.Queue[asyncio.Task[int] | None] = asyncio.Queue(PIPELINE)
+    sender = asyncio.create_task(_send_acks(socket, proto, acks, live, hello))
+    try:
+        while True:
+            try:
+                data = await socket.receive_data(mode="text")
+            except WebSocketDisconnect:
+                if sender.done() and not sender.cancelled() and sender.exception():
+                    raise sender.exception()  # noqa: B904 (why the acks stopped, with its cause)
+                raise
+            if sender.done():
+                sender.result()  # a storage failure ends the connection
+            msg = proto.receive(data)
+            if isinstance(msg, Error):
+                log.warning("uplink %s: the agent reports: %s", reader, msg.reason)
+                continue
+            if isinstance(msg, Reads):
+                store = _store_reads(live, reader, journal_id, msg.reads)
+            elif isinstance(msg, Quarantine):
+                store = _store_lines(live, reader, journal_id, msg.lines)
+            else:
+                assert isinstance(msg, Health)
+                health.health = msg.body
+                await acks.put(None)  # its ack: what is held once the messages before are
+                continue
+            await acks.put(asyncio.create_task(store))
+    finally:
+        if not sender.done():
+            sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+
+
+async def _send_acks(
+    socket: WebSocket, proto: ServerProtocol, acks: asyncio.Queue[asyncio.Task[int] | None],
+    live: LiveService, hello: Hello,
+) -> None:  # fmt: skip
+    health = live.health[hello.reader]
     while True:
-        msg = proto.receive(await socket.receive_data(mode="text"))
-        if isinstance(msg, Error):
-            log.warning("uplink %s: the agent reports: %s", reader, msg.reason)
-            continue
-        if isinstance(msg, Reads):
-            held = await _store_reads(live, reader, journal_id, msg.reads)
-        elif isinstance(msg, Quarantine):
-            held = await _store_lines(live, reader, journal_id, msg.lines)
-        else:
-            assert isinstance(msg, Health)
-            health.health = msg.body
-            held = (await live.stream(reader, journal_id)).held
+        task = await acks.get()
+        try:
+            held = await (task if task is not None else _held(live, hello))
+        except UplinkError as exc:
+            await _close_quietly(socket, exc)  # the reading loop then ends
+            raise
+        except Exception:
+            await _close_quietly(socket, StorageFailed("storage failed"))
+            raise
         health.last_message_ms = now_ms()
         await socket.send_text(proto.ack(held, now_ms()))
+
+
+async def _held(live: LiveService, hello: Hello) -> int:
+    return (await live.stream(hello.reader, hello.journal_id)).held
 
 
 async def _store_reads(
