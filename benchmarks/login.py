@@ -22,7 +22,6 @@ import argparse
 import dataclasses
 import multiprocessing
 import re
-import socket
 import statistics
 import tempfile
 import threading
@@ -32,14 +31,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.net import free_port
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "riverside"
 LIFTED = "1000000/minute"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(port: int, database_url: str, lifted: bool) -> None:
