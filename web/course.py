@@ -1,12 +1,45 @@
 """The event folder as the simulator's plain course description.
 
-`readers/` knows nothing of event.toml; this composition-root module translates.
+`readers/` knows nothing of event.toml or of record data, and `timing/` nothing of the
+simulator: only the composition root may import both, so the translation lives here.
 """
 
 from __future__ import annotations
 
-from readers.simulator.course import Course, SimPoint, SimRace, SimReader, SimRunner, SimWave
+from collections.abc import Iterable
+
+from readers.simulator.course import (
+    PACE_ANCHORS_M,
+    Course,
+    RecordTime,
+    SimPoint,
+    SimRace,
+    SimReader,
+    SimRunner,
+    SimWave,
+)
 from timing.folder import EventFolder
+from timing.records import Record, load_world_bests
+
+
+def simulator_records(records: Iterable[Record]) -> dict[str, RecordTime]:
+    """The fastest ratified world best at each of the simulator's pace anchors."""
+    found = list(records)
+    best = {}
+    for sex, distance_m in PACE_ANCHORS_M.items():
+        times = [
+            r.time_ms
+            for r in found
+            if r.scope == "world"
+            and r.status == "ratified"
+            and r.sex == sex
+            and not r.category
+            and round(r.distance_m) == round(distance_m)
+        ]
+        if not times:
+            raise ValueError(f"no ratified world best for {sex} at {distance_m:g} m")
+        best[sex] = RecordTime(distance_m, min(times) / 1000)
+    return best
 
 
 def course_from_folder(folder: EventFolder, stray_chips: int = 8) -> Course:
@@ -45,4 +78,5 @@ def course_from_folder(folder: EventFolder, stray_chips: int = 8) -> Course:
         )
         for p in folder.participants
     ]
-    return Course(event.timezone.key, event.date, readers, races, runners, stray_chips)
+    records = simulator_records(load_world_bests())
+    return Course(event.timezone.key, event.date, readers, races, runners, records, stray_chips)

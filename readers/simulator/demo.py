@@ -17,6 +17,7 @@ from readers.read import local_to_ms
 from readers.simulator.course import (
     Behaviour,
     Course,
+    RecordTime,
     SimPoint,
     SimRace,
     SimReader,
@@ -113,8 +114,12 @@ def demo_course(
     clock_offsets_s: Mapping[str, float] | None = None,
     day: date = DEMO_DAY,
     tz_name: str = DEMO_TZ,
+    *,
+    records: Mapping[str, RecordTime],
 ) -> Course:
-    """The sample course; `formats` maps reader ids to formats (default retrotime-csv)."""
+    """The sample course; `formats` maps reader ids to formats (default retrotime-csv),
+    `records` are the backwards bests the paces are drawn above (record data is not
+    the simulator's: the caller reads it)."""
     formats = formats or {}
     offsets = DEMO_OFFSETS_S if clock_offsets_s is None else clock_offsets_s
     tz = ZoneInfo(tz_name)
@@ -168,7 +173,7 @@ def demo_course(
         )
         for row in demo_participants(seed, runners, marathon_share, day)
     ]
-    return Course(tz_name, day, readers, [marathon, half], people)
+    return Course(tz_name, day, readers, [marathon, half], people, records)
 
 
 def random_injections(

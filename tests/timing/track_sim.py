@@ -1,8 +1,10 @@
-"""The simulator's track meet (`readers.simulator.track_course`) as an event folder.
+"""The sample track meet (examples/track) as an event folder, with the simulator's
+participants (spotters included) for any number of runners.
 
 Reader LAP at the lap line of a 400 m track (a mat on antennas 1 and 2, an oncoming
 panel on 3). 5K: 13 crossings from the 200 m mark, gun start. 1H: one hour, started
-on the line. The participants are the simulator's, spotters included.
+on the line. The event is the example's, edited as TOML where a test asks for another
+reader format, clock offset or shortest lap.
 """
 
 from __future__ import annotations
@@ -10,64 +12,29 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import tomlkit
+
 from readers.simulator import track_participants
 from timing.folder import EventFolder, load_folder
 
-EVENT = """\
-[event]
-name = "Track Retro Meet"
-date = "2026-06-20"
-timezone = "Europe/London"
+TRACK_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "track"
 
-[[readers]]
-id = "LAP"
-format = "{fmt}"
-port = "/dev/null"
 
-[[races]]
-id = "5K"
-name = "5000 m"
-distance_m = 5000
-laps = 13
-lap_m = 400
-chips = ["front", "back"]
-{min_lap}
-[[races.waves]]
-id = "A"
-start = "10:00:00"
-
-[[races.points]]
-id = "LAP"
-distance_m = 5000
-reader = "LAP"
-antennas = [1, 2]
-oncoming = [3]
-
-[[races]]
-id = "1H"
-name = "One Hour"
-duration = "1:00:00"
-lap_m = 400
-chips = ["front", "back"]
-{min_lap}
-[[races.waves]]
-id = "A"
-start = "11:15:00"
-
-[[races.points]]
-id = "START"
-distance_m = 0
-reader = "LAP"
-antennas = [1, 2]
-oncoming = [3]
-
-[[races.points]]
-id = "LAP"
-distance_m = 400
-reader = "LAP"
-antennas = [1, 2]
-oncoming = [3]
-"""
+def track_meet_toml(
+    fmt: str = "retrotime-csv", min_lap_s: float | None = None, clock_offset_s: float = 0.0
+) -> str:
+    """examples/track/event.toml with reader LAP in `fmt` at `clock_offset_s`, and
+    `min_lap_s` on both races (None: neither sets one, so both take the default)."""
+    doc = tomlkit.parse((TRACK_EXAMPLE / "event.toml").read_text(encoding="utf-8"))
+    (reader,) = doc["readers"]
+    reader["format"] = fmt
+    if clock_offset_s:
+        reader["clock_offset_s"] = clock_offset_s
+    for race in doc["races"]:
+        race.pop("min_lap_s", None)
+        if min_lap_s is not None:
+            race["min_lap_s"] = min_lap_s
+    return tomlkit.dumps(doc)
 
 
 def write_track_meet(
@@ -76,10 +43,11 @@ def write_track_meet(
     runners: int = 40,
     fmt: str = "retrotime-csv",
     min_lap_s: float | None = None,
+    clock_offset_s: float = 0.0,
 ) -> Path:
     path.mkdir(parents=True, exist_ok=True)
-    min_lap = f"min_lap_s = {min_lap_s}\n" if min_lap_s is not None else ""
-    (path / "event.toml").write_text(EVENT.format(fmt=fmt, min_lap=min_lap), encoding="utf-8")
+    toml = track_meet_toml(fmt, min_lap_s, clock_offset_s)
+    (path / "event.toml").write_text(toml, encoding="utf-8")
     rows = track_participants(seed, runners)
     with (path / "participants.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
