@@ -8,25 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from readers.simulator.course import (
-    PACE_ANCHORS_M,
-    Course,
-    RecordTime,
-    SimPoint,
-    SimRace,
-    SimReader,
-    SimRunner,
-    SimWave,
-)
+from readers import simulator as sim
 from timing.folder import EventFolder
 from timing.records import Record, load_world_bests
 
 
-def simulator_records(records: Iterable[Record]) -> dict[str, RecordTime]:
+def simulator_records(records: Iterable[Record]) -> dict[str, sim.RecordTime]:
     """The fastest ratified world best at each of the simulator's pace anchors."""
     found = list(records)
     best = {}
-    for sex, distance_m in PACE_ANCHORS_M.items():
+    for sex, distance_m in sim.PACE_ANCHORS_M.items():
         times = [
             r.time_ms
             for r in found
@@ -38,21 +29,21 @@ def simulator_records(records: Iterable[Record]) -> dict[str, RecordTime]:
         ]
         if not times:
             raise ValueError(f"no ratified world best for {sex} at {distance_m:g} m")
-        best[sex] = RecordTime(distance_m, min(times) / 1000)
+        best[sex] = sim.RecordTime(distance_m, min(times) / 1000)
     return best
 
 
-def course_from_folder(folder: EventFolder, stray_chips: int = 8) -> Course:
+def course_from_folder(folder: EventFolder, stray_chips: int = 8) -> sim.Course:
     event = folder.event
-    readers = [SimReader(r.id, r.format, r.clock_offset_s) for r in event.readers.values()]
+    readers = [sim.SimReader(r.id, r.format, r.clock_offset_s) for r in event.readers.values()]
     races = [
-        SimRace(
+        sim.SimRace(
             race.id,
             race.distance_m,
             race.chips,
-            [SimWave(w.id, w.gun_ms) for w in race.waves],
+            [sim.SimWave(w.id, w.gun_ms) for w in race.waves],
             [
-                SimPoint(
+                sim.SimPoint(
                     p.id, p.distance_m, p.reader, p.antennas, p.upstream, p.downstream, p.oncoming
                 )
                 for p in race.points
@@ -65,7 +56,7 @@ def course_from_folder(folder: EventFolder, stray_chips: int = 8) -> Course:
     ]
     runners = [
         # The pace model knows F and M; X runners draw from the M distribution.
-        SimRunner(
+        sim.SimRunner(
             p.bib,
             "F" if p.sex == "F" else "M",
             p.age or 40,
@@ -79,4 +70,4 @@ def course_from_folder(folder: EventFolder, stray_chips: int = 8) -> Course:
         for p in folder.participants
     ]
     records = simulator_records(load_world_bests())
-    return Course(event.timezone.key, event.date, readers, races, runners, records, stray_chips)
+    return sim.Course(event.timezone.key, event.date, readers, races, runners, records, stray_chips)

@@ -71,6 +71,27 @@ _CLUBS = [
 _NATIONS = ("GBR",) * 10 + _words("IRL GER GER ITA ITA NED FRA ESP DEN POL JPN IND GHA USA")
 
 
+def person_row(rng: random.Random, day: date, low: int, mode: int, high: int) -> dict[str, str]:
+    """A made-up person born about `mode` (between `low` and `high`) years before `day`:
+    names, sex, birth date, age, club and nation, as participants.csv columns."""
+    sex = "M" if rng.random() < 0.58 else "F"
+    age = min(high, max(low, round(rng.triangular(low, high, mode))))
+    try:
+        anniversary = day.replace(year=day.year - age)
+    except ValueError:  # 29 February
+        anniversary = day.replace(year=day.year - age, day=28)
+    birth = anniversary - timedelta(days=rng.randint(1, 364))
+    return {
+        "first_name": rng.choice(_FIRST[sex]),
+        "last_name": rng.choice(_LAST),
+        "sex": sex,
+        "birth_date": birth.isoformat(),
+        "age": str(age),
+        "club": rng.choice(_CLUBS),
+        "nation": rng.choice(_NATIONS),
+    }
+
+
 def demo_participants(
     seed: int = 1, runners: int = 200, marathon_share: float = 0.4, day: date = DEMO_DAY
 ) -> list[dict[str, str]]:
@@ -80,23 +101,10 @@ def demo_participants(
     rows = []
     for i in range(runners):
         bib = i + 1
-        sex = "M" if rng.random() < 0.58 else "F"
-        age = min(80, max(18, round(rng.triangular(18, 78, 36))))
-        try:
-            anniversary = day.replace(year=day.year - age)
-        except ValueError:  # 29 February
-            anniversary = day.replace(year=day.year - age, day=28)
-        birth = anniversary - timedelta(days=rng.randint(1, 364))
         rows.append(
             {
                 "bib": str(bib),
-                "first_name": rng.choice(_FIRST[sex]),
-                "last_name": rng.choice(_LAST),
-                "sex": sex,
-                "birth_date": birth.isoformat(),
-                "age": str(age),
-                "club": rng.choice(_CLUBS),
-                "nation": rng.choice(_NATIONS),
+                **person_row(rng, day, 18, 36, 78),
                 "race": "M" if i < n_marathon else "HM",
                 "wave": "A" if rng.random() < 0.5 else "B",
                 "chip_front": f"0580037{bib:05d}",

@@ -8,31 +8,12 @@ The meet itself is the example folder; the caller turns it into a `Course`.
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date
 
-from readers.simulator.demo import _CLUBS, _FIRST, _LAST, _NATIONS
+from readers.simulator.demo import person_row
 
 TRACK_DAY = date(2026, 6, 20)  # examples/track's date
 RACE_5K, RACE_HOUR = "5K", "1H"
-
-
-def _person(rng: random.Random, day: date, low: int, mode: int, high: int) -> dict[str, str]:
-    sex = "M" if rng.random() < 0.58 else "F"
-    age = min(high, max(low, round(rng.triangular(low, high, mode))))
-    try:
-        anniversary = day.replace(year=day.year - age)
-    except ValueError:  # 29 February
-        anniversary = day.replace(year=day.year - age, day=28)
-    birth = anniversary - timedelta(days=rng.randint(1, 364))
-    return {
-        "first_name": rng.choice(_FIRST[sex]),
-        "last_name": rng.choice(_LAST),
-        "sex": sex,
-        "birth_date": birth.isoformat(),
-        "age": str(age),
-        "club": rng.choice(_CLUBS),
-        "nation": rng.choice(_NATIONS),
-    }
 
 
 def track_participants(
@@ -56,7 +37,7 @@ def track_participants(
         rows.append(
             {
                 "bib": str(bib),
-                **_person(rng, day, 18, 36, 78),
+                **person_row(rng, day, 18, 36, 78),
                 "race": RACE_5K if i < n_5k else RACE_HOUR,
                 "wave": "A",
                 "chip_front": f"0580047{bib:05d}",
@@ -76,7 +57,7 @@ def track_participants(
         rows.append(
             {
                 "bib": str(bib),
-                **_person(rng, day, 20, 35, 60),
+                **person_row(rng, day, 20, 35, 60),
                 "race": runner["race"],
                 "wave": runner["wave"],
                 "chip_front": f"0580047{bib:05d}",
