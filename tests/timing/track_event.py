@@ -18,6 +18,7 @@ from pathlib import Path
 
 import tomlkit
 
+from tests.timing.builders import HEADER as ROAD_HEADER
 from tests.timing.builders import write_folder
 from timing.folder import EventFolder, load_folder
 from timing.laps import clock_key
@@ -48,19 +49,8 @@ def event_toml(
     return tomlkit.dumps(event)
 
 
-HEADER = [
-    "bib",
-    "first_name",
-    "last_name",
-    "sex",
-    "birth_date",
-    "race",
-    "wave",
-    "chip_front",
-    "chip_back",
-    "role",
-    "guides",
-]
+# The road builders' columns, with a spotter's role and guides for club and nation.
+HEADER = [*(h for h in ROAD_HEADER if h not in ("club", "nation")), "role", "guides"]
 
 
 def person(bib: int, race: str, sex: str = "M", role: str = "", guides: str = "") -> dict:
