@@ -11,13 +11,13 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from readers.read import local_to_ms
 from readers.simulator.course import (
     Behaviour,
     Course,
-    RecordTime,
     SimPoint,
     SimRace,
     SimReader,
@@ -25,6 +25,9 @@ from readers.simulator.course import (
     SimWave,
 )
 from readers.simulator.runners import SLOWEST_S_PER_KM, sorted_points
+
+if TYPE_CHECKING:
+    from readers.simulator.course import RecordTime
 
 DEMO_DAY = date(2026, 4, 12)
 DEMO_TZ = "Europe/London"
