@@ -16,6 +16,7 @@ from typing import Any
 
 
 def free_port() -> int:
+    """A port nothing listens on now (the OS picks it; a later bind may still race)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -37,7 +37,7 @@ class Read(NamedTuple):
     `time_ms` is the reader's own clock, as milliseconds since the Unix epoch (UTC),
     before any clock-offset correction: the journal keeps what the reader said.
     `reader_seq` is the reader's own index of the read where the protocol has one
-    (Ultra log id, RACE RESULT passing number, ChronoTrack sequence).
+    (Ultra log id, RACE RESULT passing number).
     """
 
     reader: str

@@ -275,7 +275,7 @@ def replay_actions(engine: Engine, actions: Iterable[Journalled]) -> list[Skippe
             )
         except (ValueError, TimingError, KeyError, TypeError) as exc:
             skipped.append(Skipped(action.id or 0, action.kind, action.target, str(exc)))
-    engine.skipped_actions = [*getattr(engine, "skipped_actions", []), *skipped]
+    engine.skipped_actions = [*engine.skipped_actions, *skipped]
     return skipped
 
 

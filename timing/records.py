@@ -35,21 +35,6 @@ from timing.times import format_duration, parse_duration
 WORLD_BESTS = Path(__file__).with_name("data") / "world_bests.csv"
 LOCAL_SCOPES = ("event", "course", "age-group")  # a director confirms these from results
 
-COLUMNS = (
-    "scope",
-    "distance_m",
-    "sex",
-    "category",
-    "time",
-    "holder",
-    "nation",
-    "date",
-    "venue",
-    "source",
-    "status",
-    "ratified_by",
-    "supersedes",
-)
 SCOPES = ("world", "national", "event", "course", "age-group")
 STATUSES = ("ratified", "reported", "claimed")  # strongest first
 

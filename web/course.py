@@ -1,25 +1,49 @@
 """The event folder as the simulator's plain course description.
 
-`readers/` knows nothing of event.toml; this composition-root module translates.
+`readers/` knows nothing of event.toml or of record data, and `timing/` nothing of the
+simulator: only the composition root may import both, so the translation lives here.
 """
 
 from __future__ import annotations
 
-from readers.simulator.course import Course, SimPoint, SimRace, SimReader, SimRunner, SimWave
+from collections.abc import Iterable
+
+from readers import simulator as sim
 from timing.folder import EventFolder
+from timing.records import Record, load_world_bests
 
 
-def course_from_folder(folder: EventFolder, stray_chips: int = 8) -> Course:
+def simulator_records(records: Iterable[Record]) -> dict[str, sim.RecordTime]:
+    """The fastest ratified world best at each of the simulator's pace anchors."""
+    found = list(records)
+    best = {}
+    for sex, distance_m in sim.PACE_ANCHORS_M.items():
+        times = [
+            r.time_ms
+            for r in found
+            if r.scope == "world"
+            and r.status == "ratified"
+            and r.sex == sex
+            and not r.category
+            and round(r.distance_m) == round(distance_m)
+        ]
+        if not times:
+            raise ValueError(f"no ratified world best for {sex} at {distance_m:g} m")
+        best[sex] = sim.RecordTime(distance_m, min(times) / 1000)
+    return best
+
+
+def course_from_folder(folder: EventFolder, stray_chips: int = 8) -> sim.Course:
     event = folder.event
-    readers = [SimReader(r.id, r.format, r.clock_offset_s) for r in event.readers.values()]
+    readers = [sim.SimReader(r.id, r.format, r.clock_offset_s) for r in event.readers.values()]
     races = [
-        SimRace(
+        sim.SimRace(
             race.id,
             race.distance_m,
             race.chips,
-            [SimWave(w.id, w.gun_ms) for w in race.waves],
+            [sim.SimWave(w.id, w.gun_ms) for w in race.waves],
             [
-                SimPoint(
+                sim.SimPoint(
                     p.id, p.distance_m, p.reader, p.antennas, p.upstream, p.downstream, p.oncoming
                 )
                 for p in race.points
@@ -32,7 +56,7 @@ def course_from_folder(folder: EventFolder, stray_chips: int = 8) -> Course:
     ]
     runners = [
         # The pace model knows F and M; X runners draw from the M distribution.
-        SimRunner(
+        sim.SimRunner(
             p.bib,
             "F" if p.sex == "F" else "M",
             p.age or 40,
@@ -45,4 +69,5 @@ def course_from_folder(folder: EventFolder, stray_chips: int = 8) -> Course:
         )
         for p in folder.participants
     ]
-    return Course(event.timezone.key, event.date, readers, races, runners, stray_chips)
+    records = simulator_records(load_world_bests())
+    return sim.Course(event.timezone.key, event.date, readers, races, runners, records, stray_chips)

@@ -10,7 +10,6 @@ uplinking over websockets, and serves the live pages. Ctrl-C stops everything.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -18,9 +17,12 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 import tty
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import tomlkit
 
 from readers.simulator import Behaviour, simulate, stream_live
 from timing.config import Race
@@ -35,7 +37,8 @@ SAMPLE = Path(__file__).resolve().parent.parent / "examples" / "riverside"
 
 
 def write_event(folder: Path, ports: dict[str, str], lead_s: int = 10) -> None:
-    """The sample event, moved to today with its first gun `lead_s` from now."""
+    """The sample event, moved to today with its first gun `lead_s` from now, its readers
+    on `ports` (edited as TOML, so the sample's comments stay)."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("participants.csv", "records.csv"):
         shutil.copy(SAMPLE / name, folder / name)
@@ -43,19 +46,23 @@ def write_event(folder: Path, ports: dict[str, str], lead_s: int = 10) -> None:
     tz = load_folder(SAMPLE).event.timezone
     now = datetime.now(tz)
     first_gun = (now + timedelta(seconds=lead_s)).replace(microsecond=0, tzinfo=None)
-    text = re.sub(r'date = "[\d-]+"', f'date = "{first_gun.date().isoformat()}"', text, count=1)
-    found = re.findall(r'start = "([\d:]+)"', text)
-    moved = dict(zip(found, _moved_starts(text, first_gun), strict=True))
-    text = re.sub(r'start = "([\d:]+)"', lambda m: f'start = "{moved[m.group(1)]}"', text)
-    for reader, port in ports.items():
-        text = re.sub(rf'(id = "{reader}"\nformat = "[^"]+"\nport = )"[^"]*"', rf'\1"{port}"', text)
-    (folder / "event.toml").write_text(text, encoding="utf-8")
+    doc = tomlkit.parse(text)
+    doc["event"]["date"] = first_gun.date().isoformat()
+    moved = iter(_moved_starts(text, first_gun))
+    for race in doc["races"]:
+        for wave in race["waves"]:
+            wave["start"] = next(moved)
+    for reader in doc["readers"]:
+        if reader["id"] in ports:
+            reader["port"] = ports[reader["id"]]
+    (folder / "event.toml").write_text(tomlkit.dumps(doc), encoding="utf-8")
 
 
 def _moved_starts(text: str, first_gun: datetime) -> list[str]:
-    """The waves' starts moved so the first is at `first_gun`, keeping their gaps, or
-    squeezing them so the last still starts on the same day (one date per event)."""
-    starts = [datetime.strptime(s, "%H:%M:%S") for s in re.findall(r'start = "([\d:]+)"', text)]
+    """The waves' starts (in file order) moved so the first is at `first_gun`, keeping their
+    gaps, or squeezing them so the last still starts on the same day (one date per event)."""
+    waves = [wave for race in tomllib.loads(text)["races"] for wave in race["waves"]]
+    starts = [datetime.strptime(wave["start"], "%H:%M:%S") for wave in waves]
     offsets = [(s - min(starts)).total_seconds() for s in starts]
     midnight = datetime.combine(first_gun.date(), datetime.min.time()) + timedelta(days=1)
     room = (midnight - first_gun).total_seconds() - 1

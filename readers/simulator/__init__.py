@@ -1,16 +1,14 @@
 """A backwards race simulator: reads as each reader would log them, plus the truth.
 
-    course = demo_course(seed=1)
+    course = demo_course(seed=1, records=records)   # records: {sex: RecordTime}
     sim = simulate(course, seed=1, inject={"17": [Behaviour.forward_facing(2)]})
     sim.write_logs("out/")          # <reader_id>.log in each reader's format
     sim.write_truth("out/truth.json")
     stream_live(sim, "FIN", master_fd, speed=20.0, stop_event=stop)
 
-    meet = track_course(seed=1)     # a 5,000 m lap race and a one-hour timed race
-    sim = simulate(meet, seed=1, inject={"3": [Behaviour.short_lap(5)]})
-
-`readers/` imports nothing else of ours: the CLI turns an event folder into a
-`Course`.
+`readers/` imports nothing else of ours: `web/course.py` turns an event folder (such as
+examples/track, with `track_participants`) into a `Course`, with the record times from
+timing's world bests.
 """
 
 from readers.simulator.course import (
@@ -18,6 +16,7 @@ from readers.simulator.course import (
     FORWARD_FACING,
     MISSED_LAP_READ,
     MISSED_SPLIT,
+    PACE_ANCHORS_M,
     SHORT_LAP,
     SPARSE,
     STEADY_PACE,
@@ -25,6 +24,7 @@ from readers.simulator.course import (
     Behaviour,
     Course,
     Kind,
+    RecordTime,
     SimPoint,
     SimRace,
     SimReader,
@@ -35,13 +35,14 @@ from readers.simulator.demo import demo_course, demo_participants, random_inject
 from readers.simulator.live import StreamStats, stream_live
 from readers.simulator.reads import ReadModel
 from readers.simulator.simulation import Simulation, simulate
-from readers.simulator.track import track_course, track_participants
+from readers.simulator.track import track_participants
 
 __all__ = [
     "CHIP_SEPARATED",
     "FORWARD_FACING",
     "MISSED_LAP_READ",
     "MISSED_SPLIT",
+    "PACE_ANCHORS_M",
     "SHORT_LAP",
     "SPARSE",
     "STEADY_PACE",
@@ -50,6 +51,7 @@ __all__ = [
     "Course",
     "Kind",
     "ReadModel",
+    "RecordTime",
     "SimPoint",
     "SimRace",
     "SimReader",
@@ -62,6 +64,5 @@ __all__ = [
     "random_injections",
     "simulate",
     "stream_live",
-    "track_course",
     "track_participants",
 ]

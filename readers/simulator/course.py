@@ -6,10 +6,11 @@ It mirrors the event folder (event.toml + participants.csv) without importing
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,19 @@ class SimRunner:
     guides: str | None = None
 
 
+class RecordTime(NamedTuple):
+    """A backwards best the pace model is anchored on: its distance and its time."""
+
+    distance_m: float
+    time_s: float
+
+
+# The pace model's anchors, by sex: the men's marathon and the women's half marathon
+# (the excess over the record pace in `runners` and `laps` was drawn against them). Their
+# times are record data, which the caller passes in `Course.records`.
+PACE_ANCHORS_M = {"M": 42_195.0, "F": 21_097.5}
+
+
 @dataclass(frozen=True, slots=True)
 class Course:
     tz_name: str  # the event's timezone: readers send local wall-clock time
@@ -99,6 +113,7 @@ class Course:
     readers: Sequence[SimReader]
     races: Sequence[SimRace]
     runners: Sequence[SimRunner]
+    records: Mapping[str, RecordTime]  # by sex, at PACE_ANCHORS_M: the fastest paces
     stray_chips: int = 8  # spectators' chips that wander near the mats
 
 

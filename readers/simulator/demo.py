@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from readers.read import local_to_ms
@@ -24,6 +25,9 @@ from readers.simulator.course import (
     SimWave,
 )
 from readers.simulator.runners import SLOWEST_S_PER_KM, sorted_points
+
+if TYPE_CHECKING:
+    from readers.simulator.course import RecordTime
 
 DEMO_DAY = date(2026, 4, 12)
 DEMO_TZ = "Europe/London"
@@ -70,6 +74,27 @@ _CLUBS = [
 _NATIONS = ("GBR",) * 10 + _words("IRL GER GER ITA ITA NED FRA ESP DEN POL JPN IND GHA USA")
 
 
+def person_row(rng: random.Random, day: date, low: int, mode: int, high: int) -> dict[str, str]:
+    """A made-up person born about `mode` (between `low` and `high`) years before `day`:
+    names, sex, birth date, age, club and nation, as participants.csv columns."""
+    sex = "M" if rng.random() < 0.58 else "F"
+    age = min(high, max(low, round(rng.triangular(low, high, mode))))
+    try:
+        anniversary = day.replace(year=day.year - age)
+    except ValueError:  # 29 February
+        anniversary = day.replace(year=day.year - age, day=28)
+    birth = anniversary - timedelta(days=rng.randint(1, 364))
+    return {
+        "first_name": rng.choice(_FIRST[sex]),
+        "last_name": rng.choice(_LAST),
+        "sex": sex,
+        "birth_date": birth.isoformat(),
+        "age": str(age),
+        "club": rng.choice(_CLUBS),
+        "nation": rng.choice(_NATIONS),
+    }
+
+
 def demo_participants(
     seed: int = 1, runners: int = 200, marathon_share: float = 0.4, day: date = DEMO_DAY
 ) -> list[dict[str, str]]:
@@ -79,23 +104,10 @@ def demo_participants(
     rows = []
     for i in range(runners):
         bib = i + 1
-        sex = "M" if rng.random() < 0.58 else "F"
-        age = min(80, max(18, round(rng.triangular(18, 78, 36))))
-        try:
-            anniversary = day.replace(year=day.year - age)
-        except ValueError:  # 29 February
-            anniversary = day.replace(year=day.year - age, day=28)
-        birth = anniversary - timedelta(days=rng.randint(1, 364))
         rows.append(
             {
                 "bib": str(bib),
-                "first_name": rng.choice(_FIRST[sex]),
-                "last_name": rng.choice(_LAST),
-                "sex": sex,
-                "birth_date": birth.isoformat(),
-                "age": str(age),
-                "club": rng.choice(_CLUBS),
-                "nation": rng.choice(_NATIONS),
+                **person_row(rng, day, 18, 36, 78),
                 "race": "M" if i < n_marathon else "HM",
                 "wave": "A" if rng.random() < 0.5 else "B",
                 "chip_front": f"0580037{bib:05d}",
@@ -113,8 +125,12 @@ def demo_course(
     clock_offsets_s: Mapping[str, float] | None = None,
     day: date = DEMO_DAY,
     tz_name: str = DEMO_TZ,
+    *,
+    records: Mapping[str, RecordTime],
 ) -> Course:
-    """The sample course; `formats` maps reader ids to formats (default retrotime-csv)."""
+    """The sample course; `formats` maps reader ids to formats (default retrotime-csv),
+    `records` are the backwards bests the paces are drawn above (record data is not
+    the simulator's: the caller reads it)."""
     formats = formats or {}
     offsets = DEMO_OFFSETS_S if clock_offsets_s is None else clock_offsets_s
     tz = ZoneInfo(tz_name)
@@ -168,7 +184,7 @@ def demo_course(
         )
         for row in demo_participants(seed, runners, marathon_share, day)
     ]
-    return Course(tz_name, day, readers, [marathon, half], people)
+    return Course(tz_name, day, readers, [marathon, half], people, records)
 
 
 def random_injections(

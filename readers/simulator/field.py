@@ -42,9 +42,9 @@ def plan_runners(
             continue
         track = tracks[race.id]
         if track is None:
-            paces.append(draw_pace(rng, runner.sex, runner.age, race.distance_m))
+            paces.append(draw_pace(rng, course.records, runner.sex, runner.age, race.distance_m))
         else:
-            paces.append(track_pace(rng, runner.sex, runner.age, race, track))
+            paces.append(track_pace(rng, course.records, runner.sex, runner.age, race, track))
         groups.setdefault((runner.race, runner.wave), []).append(i)
     delays = [0.0] * len(course.runners)
     for (race_id, _), members in groups.items():
@@ -63,14 +63,14 @@ def plan_runners(
         race = races[runner.race]
         gun = next(w.gun_ms for w in race.waves if w.id == runner.wave)
         behaviours = tuple(inject.get(runner.bib, ()))
-        track = tracks[race.id]
+        track, pts, records = tracks[race.id], points[race.id], course.records
         if track is None:
             plans[i] = plan_road(
-                rng, runner, race, points[race.id], gun, paces[i], delays[i], behaviours, bibs
+                rng, records, runner, race, pts, gun, paces[i], delays[i], behaviours, bibs
             )
         else:
             plans[i] = plan_lap(
-                rng, runner, race, points[race.id], track, gun, paces[i], delays[i], behaviours
+                rng, records, runner, race, pts, track, gun, paces[i], delays[i], behaviours
             )
     by_bib = {plan.runner.bib: plan for plan in plans.values()}
     for i, runner in enumerate(course.runners):

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from readers.simulator.course import Behaviour, Kind, SimPoint, SimRace, SimRunner
+from readers.simulator.course import Behaviour, Kind, RecordTime, SimPoint, SimRace, SimRunner
 from readers.simulator.runners import Pass, Plan, age_factor, record_pace, riegel_pace
 
 TRACK_REF_M = 5_000.0
@@ -91,9 +91,11 @@ def track_of(race: SimRace, pts: Sequence[SimPoint]) -> Track | None:
     return Track(lap_m, first, race.laps, None, line, start, on_line)
 
 
-def draw_track_pace(rng: random.Random, sex: str, age: int) -> float:
+def draw_track_pace(
+    rng: random.Random, records: Mapping[str, RecordTime], sex: str, age: int
+) -> float:
     """A runner's 5,000 m pace (s/km): record floor plus a log-normal excess, by age."""
-    floor = 0.99 * record_pace(TRACK_REF_M, sex)
+    floor = 0.99 * record_pace(records, TRACK_REF_M, sex)
     if rng.random() < _TRACK_ELITE_SHARE:
         excess = 30.0 * rng.random()
     else:
@@ -112,8 +114,15 @@ def nominal_m(race: SimRace, track: Track, pace_5k: float) -> float:
     return max(track.lap_m, track.duration_ms / pace_5k)  # ms / (s/km) = m
 
 
-def track_pace(rng: random.Random, sex: str, age: int, race: SimRace, track: Track) -> float:
-    p5 = draw_track_pace(rng, sex, age)
+def track_pace(
+    rng: random.Random,
+    records: Mapping[str, RecordTime],
+    sex: str,
+    age: int,
+    race: SimRace,
+    track: Track,
+) -> float:
+    p5 = draw_track_pace(rng, records, sex, age)
     return riegel_pace(p5, TRACK_REF_M, nominal_m(race, track, p5))
 
 
@@ -173,6 +182,7 @@ def apply_lap_behaviours(
 
 def plan_lap(
     rng: random.Random,
+    records: Mapping[str, RecordTime],
     runner: SimRunner,
     race: SimRace,
     pts: Sequence[SimPoint],
@@ -187,7 +197,7 @@ def plan_lap(
     start_ms = gun_ms + delay_s * 1000.0
     end = gun_ms + track.duration_ms if track.duration_ms is not None else math.inf
     total_m = nominal_m(race, track, pace)
-    floor = 0.97 * record_pace(total_m, runner.sex)  # no clean lap beats it
+    floor = 0.97 * record_pace(records, total_m, runner.sex)  # no clean lap beats it
     fade = rng.uniform(0.0, 0.06)
     passes: list[Pass] = []
     if track.start is not None:

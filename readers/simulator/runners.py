@@ -1,10 +1,10 @@
 """How fast people run backwards, and when each runner crosses each point.
 
-Paces are seconds per km. The fastest runners are near the records (3:43:39 for
-the backwards marathon, about 5:18 /km; 2:16:03 for the women's half, 6:27 /km),
-the median is about 8-9 min/km and the tail reaches about 13 min/km. Women are
-somewhat slower, older runners slower; each segment varies and the second half
-fades. Distances scale by Riegel (T2 = T1 x (D2/D1)^1.06).
+Paces are seconds per km. The fastest runners are near the records the course
+carries (`Course.records`: the backwards marathon for men, the half for women), the
+median is about 8-9 min/km and the tail reaches about 13 min/km. Women are somewhat
+slower, older runners slower; each segment varies and the second half fades.
+Distances scale by Riegel (T2 = T1 x (D2/D1)^1.06).
 """
 
 from __future__ import annotations
@@ -15,15 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
-from readers.simulator.course import Behaviour, Kind, SimPoint, SimRace, SimRunner
+from readers.simulator.course import Behaviour, Kind, RecordTime, SimPoint, SimRace, SimRunner
 
 if TYPE_CHECKING:
     from readers.simulator.laps import Track
 
 MARATHON_M = 42_195.0
-HALF_M = 21_097.5
-RECORD_MARATHON_S = 3 * 3600 + 43 * 60 + 39  # backwards marathon record
-RECORD_HALF_WOMEN_S = 2 * 3600 + 16 * 60 + 3  # women's backwards half marathon record
 RIEGEL = 1.06
 SLOWEST_S_PER_KM = 800.0  # the back of the field, near the cut-off
 _EXCESS_MEDIAN_S = {"M": 160.0, "F": 130.0}  # median pace above the record pace
@@ -36,11 +33,10 @@ def riegel_pace(pace_s_per_km: float, from_m: float, to_m: float) -> float:
     return pace_s_per_km * (to_m / from_m) ** (RIEGEL - 1.0)
 
 
-def record_pace(distance_m: float, sex: str) -> float:
+def record_pace(records: Mapping[str, RecordTime], distance_m: float, sex: str) -> float:
     """The backwards record pace scaled to `distance_m`, for the runner's sex."""
-    if sex == "F":
-        return riegel_pace(RECORD_HALF_WOMEN_S / (HALF_M / 1000), HALF_M, distance_m)
-    return riegel_pace(RECORD_MARATHON_S / (MARATHON_M / 1000), MARATHON_M, distance_m)
+    best = records["F" if sex == "F" else "M"]
+    return riegel_pace(best.time_s / (best.distance_m / 1000), best.distance_m, distance_m)
 
 
 def age_factor(age: int) -> float:
@@ -51,9 +47,11 @@ def age_factor(age: int) -> float:
     return 1.0 + 0.005 * over + 0.00015 * over * over
 
 
-def draw_pace(rng: random.Random, sex: str, age: int, distance_m: float) -> float:
+def draw_pace(
+    rng: random.Random, records: Mapping[str, RecordTime], sex: str, age: int, distance_m: float
+) -> float:
     """A runner's race pace: record floor plus a log-normal excess, scaled by age."""
-    floor = 0.99 * record_pace(distance_m, sex)  # a record now and then, never by much
+    floor = 0.99 * record_pace(records, distance_m, sex)  # a record now and then, never by much
     if rng.random() < _ELITE_SHARE:
         excess = 40.0 * rng.random()  # the few who come to chase a record
     else:
@@ -114,6 +112,7 @@ def sorted_points(race: SimRace) -> list[SimPoint]:
 
 def plan_road(
     rng: random.Random,
+    records: Mapping[str, RecordTime],
     runner: SimRunner,
     race: SimRace,
     pts: Sequence[SimPoint],
@@ -147,7 +146,7 @@ def plan_road(
         else:
             sparse = True
 
-    floor = 0.97 * record_pace(race.distance_m, runner.sex)  # no clean segment beats it
+    floor = 0.97 * record_pace(records, race.distance_m, runner.sex)  # no clean segment beats it
     fade = rng.uniform(0.0, 0.14) * min(1.0, race.distance_m / MARATHON_M)
     seg_ms: list[float] = []
     seg_pace: list[float] = []

@@ -35,10 +35,10 @@ from readers.simulator.reads import (
 from readers.simulator.runners import Plan
 
 # What the simulator must know of a format beyond `ReaderFormat` (docs/readers.md).
-RESOLUTION_MS = {"ipico": 10, "chronotrack": 10}  # hundredths of a second
+RESOLUTION_MS = {"ipico": 10}  # hundredths of a second
 WHOLE_DB_FORMATS = {"ultra", "raceresult"}  # integer dBm
 PASSING_FORMATS = {"raceresult"}  # the decoder sends one passing per crossing
-SEQUENCED_FORMATS = {"ultra", "raceresult", "chronotrack"}  # the reader numbers its reads
+SEQUENCED_FORMATS = {"ultra", "raceresult"}  # the reader numbers its reads
 
 
 class Simulation:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from readers.agent import Agent, AgentConfig, AgentError
 from tests.readers.serial_helpers import Pty, csv_line, wait_until
-from tests.readers.uplink_server import UplinkServer
 
 TOKEN = "s3cret"
 
@@ -65,12 +64,6 @@ def write_lines(pty: Pty, numbers: range) -> list[str]:
     lines = [csv_line(i) for i in numbers]
     pty.write("".join(line + "\r\n" for line in lines).encode())
     return lines
-
-
-def free_port(tmp: Path) -> int:
-    probe = UplinkServer(tmp / "probe.db", {}).start()
-    probe.stop()
-    return probe.port
 
 
 def agent_cli(port: str, fmt: str, url: str, journal: Path, reader: str = "FIN") -> list[str]:

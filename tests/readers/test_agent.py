@@ -24,11 +24,11 @@ from websockets.sync.client import connect as sync_connect
 from readers.agent import UplinkRejected
 from readers.journal import Journal, NewEntry
 from readers.read import Read
+from tests.net import free_port
 from tests.readers.agent_helpers import (
     TOKEN,
     agent_cli,
     agent_running,
-    free_port,
     journal_rows,
     make_config,
     write_lines,
@@ -84,7 +84,7 @@ def test_journal_numbers_entries_per_reader_across_restarts(tmp_path: Path) -> N
 
 
 def test_journal_first_then_backlog_sent_when_service_comes_up_and_back(tmp_path: Path) -> None:
-    port = free_port(tmp_path)
+    port = free_port()
     db = tmp_path / "server.db"
     with open_pty() as pty:
         config = make_config(tmp_path, pty, f"ws://127.0.0.1:{port}/uplink")

@@ -27,6 +27,7 @@ from readers.read import FormatContext, ParseError, Read
 from readers.simulator import simulate, stream_live
 from readers.simulator.demo import demo_course
 from tests.readers.serial_helpers import wait_until
+from tests.readers.sim_courses import RECORDS
 from tests.readers.test_agent import ROOT, TOKEN, agent_running, journal_rows
 from tests.readers.uplink_server import UplinkServer
 
@@ -199,7 +200,7 @@ def test_the_agent_journals_each_report_once_across_a_dropped_reader_link(
 
 
 def test_simulate_live_serves_the_reads_as_an_llrp_reader() -> None:
-    sim = simulate(demo_course(seed=2, runners=20, formats={"K10": "llrp"}), 2)
+    sim = simulate(demo_course(seed=2, runners=20, formats={"K10": "llrp"}, records=RECORDS), 2)
     want = [line for line in sim.lines("K10") if _is_read(line)]  # line noise has no frame
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]

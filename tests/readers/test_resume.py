@@ -19,6 +19,7 @@ from readers.simulator import simulate, stream_live
 from readers.simulator.demo import demo_course
 from tests.readers.agent_helpers import TOKEN, agent_cli
 from tests.readers.serial_helpers import open_pty, wait_until
+from tests.readers.sim_courses import RECORDS
 from tests.readers.uplink_server import UplinkServer
 
 pytestmark = pytest.mark.timeout(400)
@@ -33,7 +34,7 @@ def start(cmd: list[str], log: Path) -> subprocess.Popen[bytes]:
 def test_agent_killed_twice_mid_race_the_service_holds_each_read_once(
     tmp_path: Path, fmt: str
 ) -> None:
-    sim = simulate(demo_course(seed=3, runners=40, formats={"FIN": fmt}), 3)
+    sim = simulate(demo_course(seed=3, runners=40, formats={"FIN": fmt}, records=RECORDS), 3)
     want = Counter((r.chip, r.antenna, r.time_ms) for r in sim.reads["FIN"])
     timed = list(sim.timed_lines("FIN"))
     speed = (timed[-1][0] - timed[0][0]) / 12_000  # the race in about 12 s

@@ -26,7 +26,8 @@ from readers.simulator import (
     stream_live,
 )
 from readers.simulator.reads import Sink
-from readers.simulator.runners import MARATHON_M, RECORD_MARATHON_S, RIEGEL
+from readers.simulator.runners import MARATHON_M, RIEGEL
+from tests.readers.sim_courses import RECORDS
 
 SEED = 5
 WINDOW_MS = 3000
@@ -45,7 +46,7 @@ PANELS = {"K10": (5,), "FIN": (5,)}
 
 @pytest.fixture(scope="module")
 def sim() -> Simulation:
-    return simulate(demo_course(seed=SEED, runners=200), SEED, inject=INJECT)
+    return simulate(demo_course(seed=SEED, runners=200, records=RECORDS), SEED, inject=INJECT)
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +90,11 @@ def points_of(sim: Simulation, race: str) -> list:
 
 
 def test_same_seed_same_race(sim: Simulation) -> None:
-    again = simulate(demo_course(seed=SEED, runners=200), SEED, inject=INJECT)
+    again = simulate(demo_course(seed=SEED, runners=200, records=RECORDS), SEED, inject=INJECT)
     assert again.truth == sim.truth
     for rid in sim.reader_ids:
         assert list(again.lines(rid)) == list(sim.lines(rid))
-    other = simulate(demo_course(seed=SEED, runners=200), SEED + 1, inject=INJECT)
+    other = simulate(demo_course(seed=SEED, runners=200, records=RECORDS), SEED + 1, inject=INJECT)
     assert other.truth != sim.truth
 
 
@@ -316,7 +317,7 @@ def test_write_logs_and_truth(sim, tmp_path) -> None:
 
 
 def test_paces_are_backwards_paces() -> None:
-    course = demo_course(seed=11, runners=2000)
+    course = demo_course(seed=11, runners=2000, records=RECORDS)
     sim = simulate(course, 11)
     paces = [t["pace_s_per_km"] for t in sim.truth.values()]
     assert 7.5 * 60 <= statistics.median(paces) <= 9.5 * 60
@@ -330,12 +331,12 @@ def test_paces_are_backwards_paces() -> None:
         pts = points_of(sim, truth["race"])
         for a, b in itertools.pairwise(pts):
             d = b.distance_m - a.distance_m
-            record_ms = RECORD_MARATHON_S * 1000 * (d / MARATHON_M) ** RIEGEL
+            record_ms = RECORDS["M"].time_s * 1000 * (d / MARATHON_M) ** RIEGEL
             assert truth["points"][b.id] - truth["points"][a.id] > record_ms
 
 
 def test_two_hundred_runners_is_quick() -> None:
-    course = demo_course(seed=3, runners=200)
+    course = demo_course(seed=3, runners=200, records=RECORDS)
     t0 = time.perf_counter()
     sim = simulate(course, 3, inject=random_injections(course, 3, 0.1))
     assert time.perf_counter() - t0 < 2.0
@@ -349,7 +350,7 @@ def test_behaviour_kind_may_be_given_as_text() -> None:
 
 
 def test_invalid_injections_are_refused() -> None:
-    course = demo_course(seed=1, runners=20)
+    course = demo_course(seed=1, runners=20, records=RECORDS)
     with pytest.raises(ValueError, match="gate"):
         simulate(course, 1, inject={"1": [Behaviour.wrong_way("K5")]})
     with pytest.raises(ValueError, match="intermediate"):
@@ -371,7 +372,7 @@ def test_times_are_quantised_to_the_format_resolution() -> None:
 
 
 def small_sim() -> Simulation:
-    return simulate(demo_course(seed=2, runners=20), 2)
+    return simulate(demo_course(seed=2, runners=20, records=RECORDS), 2)
 
 
 def read_until(fd: int, size: int, deadline: float) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections import defaultdict
 from collections.abc import Iterable
@@ -17,10 +18,10 @@ from readers.simulator import (
     demo_course,
     random_injections,
     simulate,
-    track_course,
     track_participants,
 )
 from readers.simulator.runners import record_pace
+from tests.readers.sim_courses import RECORDS, track_course
 
 SEED = 4
 WINDOW_MS = 3000  # the engine's dedupe window
@@ -213,7 +214,7 @@ def test_track_paces_are_backwards_paces() -> None:
             for t in runners_of(sim, "5K")
             if t["sex"] == sex
         ]
-        record_min = record_pace(5000, sex) * 5 / 60
+        record_min = record_pace(RECORDS, 5000, sex) * 5 / 60
         assert 0.97 * record_min < min(times) < 1.2 * record_min
         assert max(times) < 52
     all_5k = [(t["laps"][-1] - t["start_ms"]) / 60_000 for t in runners_of(sim, "5K")]
@@ -317,20 +318,24 @@ def _fields(race: SimRace) -> dict:
 def test_invalid_track_races_are_refused(changes, inject, message) -> None:
     course = track_course(seed=1, runners=4)
     races = [_race(**changes), *course.races[1:]]
-    bad = course.__class__(course.tz_name, course.day, course.readers, races, course.runners)
+    bad = dataclasses.replace(course, races=races)
     with pytest.raises(ValueError, match=message):
         simulate(bad, 1, inject=inject)
 
 
 def test_lap_behaviours_are_refused_on_the_road_and_spotters_need_a_runner() -> None:
     with pytest.raises(ValueError, match="not a lap race"):
-        simulate(demo_course(seed=1, runners=10), 1, inject={"1": [Behaviour.short_lap(1)]})
+        simulate(
+            demo_course(seed=1, runners=10, records=RECORDS),
+            1,
+            inject={"1": [Behaviour.short_lap(1)]},
+        )
     course = track_course(seed=1, runners=10)
     lost = [
         p if p.role == "runner" else p.__class__(**{**_runner(p), "guides": "99"})
         for p in course.runners
     ]
-    bad = course.__class__(course.tz_name, course.day, course.readers, course.races, lost)
+    bad = dataclasses.replace(course, runners=lost)
     with pytest.raises(ValueError, match="spotter guides"):
         simulate(bad, 1)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from readers.simulator import Behaviour, demo_course, simulate
+from tests.readers.sim_courses import RECORDS
 
 
 def test_a_steady_runner_runs_every_segment_at_the_pace_and_leaves_the_rest_alone() -> None:
-    course = demo_course(seed=3, runners=40)
+    course = demo_course(seed=3, runners=40, records=RECORDS)
     bib = next(r.bib for r in course.runners if r.race == "HM")
     plain = simulate(course, 3)
     steady = simulate(course, 3, {bib: [Behaviour.steady_pace(300.0)]})
@@ -26,7 +27,7 @@ def test_a_steady_runner_runs_every_segment_at_the_pace_and_leaves_the_rest_alon
 
 
 def test_a_steady_pace_must_be_a_pace() -> None:
-    course = demo_course(seed=3, runners=10)
+    course = demo_course(seed=3, runners=10, records=RECORDS)
     bib = course.runners[0].bib
     with pytest.raises(ValueError, match="pace_s_per_km must be above 0"):
         simulate(course, 3, {bib: [Behaviour.steady_pace(0.0)]})

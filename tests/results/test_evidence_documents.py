@@ -190,13 +190,13 @@ def test_no_timed_entries_are_over_an_hour_apart(half: Engine, segments: list[in
 
 
 def test_the_guide_declaration_names_the_spotters_and_their_facing(tmp_path: Path) -> None:
-    spotter = {**track_person(9, "5k", role="spotter", guides="1"), "facing": "forwards"}
-    people = [track_person(1, "5k"), spotter]
+    spotter = {**track_person(9, "5K", role="spotter", guides="1"), "facing": "forwards"}
+    people = [track_person(1, "5K"), spotter]
     folder = load_folder(write_folder(tmp_path, people, event_toml(), [*HEADER, "facing"]))
     track = Track()
     for i in range(13):
-        track.cross(1, gun(folder, "5k") + (65 + 130 * i) * SECOND)
-        track.cross(9, gun(folder, "5k") + (66 + 130 * i) * SECOND)
+        track.cross(1, gun(folder, "5K") + (65 + 130 * i) * SECOND)
+        track.cross(9, gun(folder, "5K") + (66 + 130 * i) * SECOND)
     engine = Engine(folder)
     engine.add_reads(track.rows)
     result = next(r for rr in engine.results().races for r in rr.results if r.bib == "1")

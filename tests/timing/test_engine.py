@@ -330,13 +330,13 @@ def _track_rows(folder: EventFolder, seed: int) -> tuple[list[tuple], list[tuple
     rng = random.Random(seed)
     track = Track()
     decisions: list[tuple] = []
-    for bib, race in ((1, "5k"), (2, "5k"), (3, "5k"), (11, "hour"), (12, "hour")):
+    for bib, race in ((1, "5K"), (2, "5K"), (3, "5K"), (11, "1H"), (12, "1H")):
         g = gun(folder, race)
         lap = rng.randrange(95_000, 200_000)
-        t = g + (rng.randrange(2_000, 8_000) if race == "hour" else lap // 2)
-        if race == "hour" and rng.random() < 0.8:
+        t = g + (rng.randrange(2_000, 8_000) if race == "1H" else lap // 2)
+        if race == "1H" and rng.random() < 0.8:
             track.cross(bib, g + rng.randrange(1_000, 6_000))  # the start on the line
-        count = 13 if race == "5k" else 3_600_000 // lap + 2
+        count = 13 if race == "5K" else 3_600_000 // lap + 2
         for _ in range(count + rng.choice([0, 0, 1])):
             if rng.random() < 0.08:
                 decisions.append((bib, "MISSED_LAP", key(folder, t + lap), "confirmed"))
@@ -353,7 +353,7 @@ def _track_rows(folder: EventFolder, seed: int) -> tuple[list[tuple], list[tuple
             if bib in (1, 11) and rng.random() < 0.7:
                 track.cross(bib + 8, t + 400, facing="front")  # the spotter beside them
             t += round(lap * rng.uniform(0.9, 1.1))
-    track.burst("STRAY1", 1, gun(folder, "5k") + 600_000)
+    track.burst("STRAY1", 1, gun(folder, "5K") + 600_000)
     return track.rows, decisions
 
 
@@ -361,7 +361,7 @@ def _decide_laps(engine: Engine, decisions: list[tuple]) -> None:
     for bib, code, point, status in decisions:
         engine.decide_flag(str(bib), code, point, status, "ana", "video", 1_000)
     engine.set_partial("11", 123)
-    engine.decide_flag("2", "SHORT_LAP", "line@10:00:00.0", "dismissed", "bo", "", 2_000)
+    engine.decide_flag("2", "SHORT_LAP", "LAP@10:00:00.0", "dismissed", "bo", "", 2_000)
 
 
 @settings(max_examples=40, deadline=None)
@@ -421,7 +421,7 @@ def test_live_equals_batch_in_lap_races_covers_what_it_compares(tmp_path: Path) 
                 seen.update([f"{rr.race.id} {r.status}"])
     expected = {
         "SHORT_LAP open", "SHORT_LAP confirmed", "MISSED_LAP open", "MISSED_LAP confirmed",
-        "FORWARD_FACING open", "lapped", "inferred", "confirmed lap", "5k FIN", "5k RUN",
-        "hour FIN",
+        "FORWARD_FACING open", "lapped", "inferred", "confirmed lap", "5K FIN", "5K RUN",
+        "1H FIN",
     }  # fmt: skip
     assert expected <= seen, expected - seen

@@ -50,7 +50,7 @@ def codes(result) -> list[tuple[str, str]]:
 
 
 def test_a_5000_m_from_the_200_m_mark_finishes_at_the_13th_crossing(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     times = track.laps(1, g + FIRST, LAP, 14)  # and once more, cooling down
     _, results = run(folder, track.rows)
@@ -77,7 +77,7 @@ def test_a_5000_m_from_the_200_m_mark_finishes_at_the_13th_crossing(folder: Even
 
 
 def test_laps_to_go_on_the_track(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     track.laps(1, g + FIRST, LAP, 5)
     _, results = run(folder, track.rows)
@@ -87,7 +87,7 @@ def test_laps_to_go_on_the_track(folder: EventFolder):
 
 
 def test_a_double_read_within_the_dedupe_window_is_one_crossing(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     track.laps(1, g + FIRST, LAP, 13)
     track.cross(1, g + FIRST + 3 * LAP + 2500)  # its reads within 3 s of the first: one crossing
@@ -99,8 +99,8 @@ def test_a_double_read_within_the_dedupe_window_is_one_crossing(folder: EventFol
 def test_a_lap_faster_than_min_lap_s_is_a_short_lap(
     tmp_path: Path, after_ms: int, short: bool
 ) -> None:
-    folder = track_folder(tmp_path, toml=event_toml(race_5k_extra="min_lap_s = 90\n"))
-    g = gun(folder, "5k")
+    folder = track_folder(tmp_path, toml=event_toml({"min_lap_s": 90}))
+    g = gun(folder, "5K")
     track = Track()
     times = track.laps(1, g + FIRST, LAP, 13)
     extra = times[3] + after_ms  # a crossing 86 s (95 s) after lap 4
@@ -120,7 +120,7 @@ def test_a_lap_faster_than_min_lap_s_is_a_short_lap(
 
 
 def test_a_confirmed_short_lap_counts_and_results_recompute(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     times = track.laps(1, g + FIRST, LAP, 12)  # one read short of the finish ...
     stray = times[11] + 20 * SECOND  # ... and a crossing 20 s after the 12th
@@ -141,7 +141,7 @@ def test_a_confirmed_short_lap_counts_and_results_recompute(folder: EventFolder)
 
 
 def test_a_missed_lap_read_is_flagged_and_the_director_puts_it_back(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     times = track.laps(2, g + FIRST, LAP, 13, skip=(6,))
     engine, results = run(folder, track.rows)
@@ -162,7 +162,7 @@ def test_a_missed_lap_read_is_flagged_and_the_director_puts_it_back(folder: Even
 
 
 def test_a_slow_lap_under_the_ratio_is_no_missed_lap(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     first = g + FIRST
     times = [first + i * LAP for i in range(13)]
@@ -174,7 +174,7 @@ def test_a_slow_lap_under_the_ratio_is_no_missed_lap(folder: EventFolder):
 
 
 def test_a_missed_read_of_a_short_first_lap_compares_per_metre(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     track.laps(1, g + FIRST, LAP, 13, skip=(1,))  # the 200 m and the next 400 m as one
     _, results = run(folder, track.rows)
@@ -188,7 +188,7 @@ def test_a_missed_read_of_a_short_first_lap_compares_per_metre(folder: EventFold
 
 
 def test_start_on_the_line_first_crossing_after_the_gun_is_the_start(folder: EventFolder):
-    h = gun(folder, "hour")
+    h = gun(folder, "1H")
     track = Track()
     track.cross(11, h - 5 * MIN)  # warming up before the gun: nothing
     track.cross(11, h + 4 * SECOND)  # the start
@@ -201,7 +201,7 @@ def test_start_on_the_line_first_crossing_after_the_gun_is_the_start(folder: Eve
 
 
 def test_start_on_the_line_unread_the_first_lap_counts_from_the_gun(folder: EventFolder):
-    h = gun(folder, "hour")
+    h = gun(folder, "1H")
     track = Track()
     track.laps(11, h + 4 * SECOND + LAP, LAP, 3)  # the start crossing was not read
     _, results = run(folder, track.rows)
@@ -219,7 +219,7 @@ def test_start_on_the_line_unread_the_first_lap_counts_from_the_gun(folder: Even
 def test_the_crossing_after_the_end_of_time_does_not_count(
     folder: EventFolder, offset_ms: int, counted: bool
 ) -> None:
-    h = gun(folder, "hour")
+    h = gun(folder, "1H")
     end = h + 60 * MIN
     track = Track()
     track.cross(11, h + 2 * SECOND)
@@ -235,7 +235,7 @@ def test_the_crossing_after_the_end_of_time_does_not_count(
 
 
 def test_timed_race_ranks_by_laps_then_time_and_adds_the_final_part_lap(folder: EventFolder):
-    h = gun(folder, "hour")
+    h = gun(folder, "1H")
     track = Track()
     for bib, lap in ((11, 140 * SECOND), (12, 135 * SECOND), (13, 150 * SECOND)):
         track.cross(bib, h + 3 * SECOND)
@@ -259,7 +259,7 @@ def test_timed_race_ranks_by_laps_then_time_and_adds_the_final_part_lap(folder: 
 
 
 def test_equal_laps_and_time_share_a_place(folder: EventFolder):
-    h = gun(folder, "hour")
+    h = gun(folder, "1H")
     track = Track()
     for bib in (11, 12):
         track.cross(bib, h + 3 * SECOND + bib)
@@ -272,7 +272,7 @@ def test_equal_laps_and_time_share_a_place(folder: EventFolder):
 
 
 def test_a_lapped_runner_is_shown_as_lapped_not_as_ahead(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     track.laps(1, g + FIRST, 100 * SECOND, 9)  # fast: 9 crossings by 14:25
     track.laps(2, g + FIRST, 128 * SECOND, 7)  # 7 crossings, the last at 13:53
@@ -285,7 +285,7 @@ def test_a_lapped_runner_is_shown_as_lapped_not_as_ahead(folder: EventFolder):
 
 
 def test_lapped_finishers_are_placed_by_time(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     track.laps(1, g + FIRST, 100 * SECOND, 13)
     track.laps(2, g + FIRST, 140 * SECOND, 13)
@@ -299,7 +299,7 @@ def test_lapped_finishers_are_placed_by_time(folder: EventFolder):
 
 
 def test_spotters_are_known_never_ranked_and_raise_nothing(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     times = track.laps(1, g + FIRST, LAP, 13)
     for t in times:  # the spotter runs forwards beside the runner, every lap
@@ -314,7 +314,7 @@ def test_spotters_are_known_never_ranked_and_raise_nothing(folder: EventFolder):
 
 
 def test_a_spotters_crossings_give_no_lap_to_anyone(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     track.laps(1, g + FIRST, LAP, 12, skip=(4,))
     track.laps(9, g + FIRST, LAP, 13)  # the spotter was read where bib 1 was not
@@ -326,7 +326,7 @@ def test_a_spotters_crossings_give_no_lap_to_anyone(folder: EventFolder):
 
 
 def test_forward_facing_at_the_lap_lines_panel(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     times = [g + FIRST + i * LAP for i in range(13)]
     for i, t in enumerate(times):
@@ -340,9 +340,9 @@ def test_forward_facing_at_the_lap_lines_panel(folder: EventFolder):
 
 
 def test_implausible_pace_per_lap(tmp_path: Path):
-    people = [person(1, "5k", sex="F"), person(2, "5k")]
+    people = [person(1, "5K", sex="F"), person(2, "5K")]
     folder = track_folder(tmp_path, people=people)
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     times = [g + FIRST + i * 130 * SECOND for i in range(13)]
     times = [t - (30 * SECOND if i >= 5 else 0) for i, t in enumerate(times)]  # lap 6 in 100 s
@@ -362,7 +362,7 @@ def test_default_min_lap_is_the_fastest_lap_the_records_allow(folder: EventFolde
     engine = Engine(folder)
     # The 5000 m race from the 5000 m best (19:16.99), the hour from the 10 km best
     # (39:20, the record time nearest an hour), each scaled to 400 m, less 3 %.
-    assert engine.min_lap_ms == {"5k": 77_157, "hour": 75_486}
+    assert engine.min_lap_ms == {"5K": 77_157, "1H": 75_486}
     data = results_json("x", engine.results(), 0, folder.event.timezone)
     race = data["races"][0]
     assert (race["laps"], race["lap_m"], race["duration"], race["min_lap_s"]) == (
@@ -378,7 +378,7 @@ def test_default_min_lap_is_the_fastest_lap_the_records_allow(folder: EventFolde
 
 
 def test_lap_and_partial_actions(folder: EventFolder):
-    h = gun(folder, "hour")
+    h = gun(folder, "1H")
     track = Track()
     track.cross(11, h + 3 * SECOND)
     times = track.laps(11, h + 3 * SECOND + LAP, LAP, 10)
@@ -470,8 +470,8 @@ def test_laps_on_a_race_without_a_lap_line(tmp_path: Path):
     toml = (
         event_toml()
         .replace(
-            'id = "line"\ndistance_m = 5000\nreader = "TRACK"\nantennas = [1, 2]\noncoming = [3]\n',
-            'id = "start"\ndistance_m = 0\nreader = "TRACK"\nantennas = [1, 2]\n',
+            'id = "LAP"\ndistance_m = 5000\nreader = "LAP"\nantennas = [1, 2]\noncoming = [3]\n',
+            'id = "START"\ndistance_m = 0\nreader = "LAP"\nantennas = [1, 2]\n',
         )
         .replace("distance_m = 5000\nlaps", "distance_m = 0\nlaps")
     )
@@ -488,9 +488,9 @@ def test_min_lap_s_on_a_road_race(tmp_path: Path):
 
 
 def test_a_given_min_lap_s(tmp_path: Path):
-    folder = track_folder(tmp_path, toml=event_toml(race_5k_extra="min_lap_s = 70.5\n"))
+    folder = track_folder(tmp_path, toml=event_toml({"min_lap_s": 70.5}))
     assert folder.event.races[0].min_lap_ms == 70_500
-    assert Engine(folder).min_lap_ms["5k"] == 70_500
+    assert Engine(folder).min_lap_ms["5K"] == 70_500
 
 
 @pytest.mark.parametrize(
@@ -499,7 +499,7 @@ def test_a_given_min_lap_s(tmp_path: Path):
         ({"guides": "77"}, "participants.csv:6: guides: spotter 9 guides an unknown bib '77'"),
         ({"race": ""}, "participants.csv:6: race: a spotter must be in a race"),
         ({"guides": "19"}, "spotter 9 guides bib 19, another spotter"),
-        ({"guides": "11"}, "spotter 9 is in race '5k' but bib 11 runs race 'hour'"),
+        ({"guides": "11"}, "spotter 9 is in race '5K' but bib 11 runs race '1H'"),
         ({"role": "coach"}, "role: 'coach' must be runner or spotter"),
     ],
 )
@@ -525,7 +525,7 @@ def test_a_spotter_may_leave_sex_and_age_empty(tmp_path: Path):
 
 
 def test_a_lap_unread_just_before_the_end_of_time(folder: EventFolder):
-    h = gun(folder, "hour")
+    h = gun(folder, "1H")
     track = Track()
     track.cross(11, h + 2 * SECOND)
     # 27 laps, the 27th (at 58:32) unread, and the crossing after the end of time
@@ -544,13 +544,13 @@ def test_a_lap_unread_just_before_the_end_of_time(folder: EventFolder):
 
 
 def test_a_manual_passing_at_the_lap_line_is_a_lap(folder: EventFolder):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     times = track.laps(1, g + FIRST, LAP, 13, skip=(7,))
     engine = Engine(folder)
     engine.add_reads(track.rows)
-    engine.add_manual_passing("1", "line", times[6] + 500)
-    engine.add_manual_passing("1", "line", times[9] + 40 * SECOND)  # a slip: never short
+    engine.add_manual_passing("1", "LAP", times[6] + 500)
+    engine.add_manual_passing("1", "LAP", times[9] + 40 * SECOND)  # a slip: never short
     r = {r.bib: r for r in engine.results().races[0].results}["1"]
     assert r.laps_completed == 13 and r.status == "FIN"
     assert r.laps[6].manual and r.laps[10].manual and r.splits[6].manual
@@ -559,11 +559,11 @@ def test_a_manual_passing_at_the_lap_line_is_a_lap(folder: EventFolder):
 
 def test_a_start_point_on_a_line_of_its_own(tmp_path: Path):
     toml = event_toml().replace(
-        'id = "start"\ndistance_m = 0\nreader = "TRACK"\nantennas = [1, 2]\n',
-        'id = "start"\ndistance_m = 0\nreader = "TRACK"\nantennas = [4]\n',
+        'id = "START"\ndistance_m = 0\nreader = "LAP"\nantennas = [1, 2]\n',
+        'id = "START"\ndistance_m = 0\nreader = "LAP"\nantennas = [4]\n',
     )
     folder = track_folder(tmp_path, toml=toml)
-    h = gun(folder, "hour")
+    h = gun(folder, "1H")
     track = Track()
     track.burst("F0011", 4, h + 90 * SECOND)  # a late start, off the line
     track.laps(11, h + 90 * SECOND + LAP, LAP, 3)
@@ -590,7 +590,7 @@ def test_records_in_a_lap_race_and_a_corrected_count(tmp_path: Path):
     from timing.folder import load_folder
 
     folder = load_folder(path)
-    g, h = gun(folder, "5k"), gun(folder, "hour")
+    g, h = gun(folder, "5K"), gun(folder, "1H")
     track = Track()
     times = track.laps(1, g + FIRST, LAP, 12)
     stray = times[-1] + 20 * SECOND
@@ -611,7 +611,7 @@ def test_records_in_a_lap_race_and_a_corrected_count(tmp_path: Path):
 def test_a_missed_lap_confirmed_on_the_last_lap_makes_the_unread_crossing_the_finish(
     folder: EventFolder,
 ):
-    g = gun(folder, "5k")
+    g = gun(folder, "5K")
     track = Track()
     times = track.laps(1, g + FIRST, LAP, 14, skip=(13,))  # the finish unread, then once more
     engine, results = run(folder, track.rows)

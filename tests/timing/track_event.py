@@ -1,98 +1,56 @@
-"""A small track meet for the lap-race tests, and a way to write its reads.
+"""The sample track meet (examples/track) for the lap-race tests, a few runners of its
+own, and a way to write its reads.
 
-One reader (TRACK) at the lap line of a 400 m track: a mat (antennas 1 and 2) and an
+One reader (LAP) at the lap line of a 400 m track: a mat (antennas 1 and 2) and an
 oncoming panel (3). Two races share the line:
 
-- `5k`: 13 crossings of the line, started at the 200 m mark with no start point (gun
+- `5K`: 13 crossings of the line, started at the 200 m mark with no start point (gun
   time); bibs 1-4, spotter 9 guiding bib 1.
-- `hour`: a one-hour timed race started on the line (a start point on the same
+- `1H`: a one-hour timed race started on the line (a START point on the same
   antennas); bibs 11-13, spotter 19 guiding bib 11.
 """
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
+import tomlkit
+
+from tests.timing.builders import HEADER as ROAD_HEADER
 from tests.timing.builders import write_folder
 from timing.folder import EventFolder, load_folder
 from timing.laps import clock_key
 
+TRACK_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "track"
 LAP_M = 400.0
 SECOND = 1000
 MIN = 60 * SECOND
 
-EVENT = """\
-[event]
-name = "Test Track Meet"
-date = "2026-06-20"
-timezone = "Europe/London"
 
-[timing]
-dedupe_window_s = 3.0
+def event_toml(
+    five_k: Mapping[str, object] | None = None,
+    hour: Mapping[str, object] | None = None,
+    fmt: str = "retrotime-csv",
+    clock_offset_s: float = 0.0,
+) -> str:
+    """examples/track/event.toml without its comments (so a test may edit a line of it):
+    reader LAP in `fmt` at `clock_offset_s`, neither race with a min_lap_s of its own
+    (both take the default from the records), then `five_k` and `hour` set on the races."""
+    event = tomllib.loads((TRACK_EXAMPLE / "event.toml").read_text(encoding="utf-8"))
+    (reader,) = event["readers"]
+    reader["format"] = fmt
+    if clock_offset_s:
+        reader["clock_offset_s"] = clock_offset_s
+    for race, extra in zip(event["races"], (five_k, hour), strict=True):
+        race.pop("min_lap_s", None)
+        race.update(extra or {})
+    return tomlkit.dumps(event)
 
-[[readers]]
-id = "TRACK"
-format = "retrotime-csv"
-port = "/dev/null"
 
-[[races]]
-id = "5k"
-name = "5000 m"
-distance_m = 5000
-laps = 13
-lap_m = 400
-chips = ["front", "back"]
-ranking = "chip"
-{race_5k_extra}
-[[races.waves]]
-id = "A"
-start = "10:00:00"
-
-[[races.points]]
-id = "line"
-distance_m = 5000
-reader = "TRACK"
-antennas = [1, 2]
-oncoming = [3]
-
-[[races]]
-id = "hour"
-name = "One Hour"
-duration = "1:00:00"
-lap_m = 400
-chips = ["front", "back"]
-{race_hour_extra}
-[[races.waves]]
-id = "A"
-start = "11:00:00"
-
-[[races.points]]
-id = "start"
-distance_m = 0
-reader = "TRACK"
-antennas = [1, 2]
-
-[[races.points]]
-id = "line"
-distance_m = 400
-reader = "TRACK"
-antennas = [1, 2]
-oncoming = [3]
-"""
-
-HEADER = [
-    "bib",
-    "first_name",
-    "last_name",
-    "sex",
-    "birth_date",
-    "race",
-    "wave",
-    "chip_front",
-    "chip_back",
-    "role",
-    "guides",
-]
+# The road builders' columns, with a spotter's role and guides for club and nation.
+HEADER = [*(h for h in ROAD_HEADER if h not in ("club", "nation")), "role", "guides"]
 
 
 def person(bib: int, race: str, sex: str = "M", role: str = "", guides: str = "") -> dict:
@@ -113,15 +71,11 @@ def person(bib: int, race: str, sex: str = "M", role: str = "", guides: str = ""
 
 def default_people() -> list[dict]:
     return [
-        *(person(b, "5k") for b in (1, 2, 3, 4)),
-        person(9, "5k", role="spotter", guides="1"),
-        *(person(b, "hour") for b in (11, 12, 13)),
-        person(19, "hour", role="spotter", guides="11"),
+        *(person(b, "5K") for b in (1, 2, 3, 4)),
+        person(9, "5K", role="spotter", guides="1"),
+        *(person(b, "1H") for b in (11, 12, 13)),
+        person(19, "1H", role="spotter", guides="11"),
     ]
-
-
-def event_toml(race_5k_extra: str = "", race_hour_extra: str = "") -> str:
-    return EVENT.format(race_5k_extra=race_5k_extra, race_hour_extra=race_hour_extra)
 
 
 def write_track(path: Path, people: list[dict] | None = None, toml: str | None = None) -> Path:
@@ -141,11 +95,11 @@ def gun(folder: EventFolder, race: str) -> int:
 
 def key(folder: EventFolder, time_ms: int) -> str:
     """The flag point of the crossing of the lap line at `time_ms`."""
-    return clock_key("line", time_ms, folder.event.timezone)
+    return clock_key("LAP", time_ms, folder.event.timezone)
 
 
 class Track:
-    """Reads as the TRACK reader sends them, numbered like the journal numbers them."""
+    """Reads as the LAP reader sends them, numbered like the journal numbers them."""
 
     def __init__(self) -> None:
         self.rows: list[tuple] = []
@@ -155,7 +109,7 @@ class Track:
             off = k - n // 2
             row = (
                 len(self.rows) + 1,
-                "TRACK",
+                "LAP",
                 chip,
                 antenna,
                 peak_ms + 100 * off,

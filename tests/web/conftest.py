@@ -6,23 +6,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from litestar.testing import TestClient
 from websockets.sync.client import connect
 
+from tests.net import ServerThread
 from tests.results.conftest import copy_journal
 from tests.timing.builders import EVENT_TOML, person, write_folder
 from timing.folder import EventFolder, load_folder
 from web.app import create_app
-from web.cli import server_config
 from web.settings import Settings, hash_password
 
 PASSWORD = "finish-line"
@@ -120,37 +116,24 @@ def hello(reader: str, token: str, journal: str = "j1") -> dict:
 WAIT_MS = 10_000  # Playwright's bound on every wait and action
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Service:
     """`create_app(settings)` under uvicorn in a background thread, on 127.0.0.1."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.port = free_port()
+        self.app = create_app(settings)
+        self.thread = ServerThread(self.app)
+        self.port = self.thread.port
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.app = create_app(settings)
-        self.server = uvicorn.Server(server_config(self.app, "127.0.0.1", self.port))
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
         self.gun_ms = load_folder(settings.event_dir).event.races[0].waves[0].gun_ms
         self.journal = os.urandom(16).hex()
 
     def start(self) -> None:
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert self.thread.is_alive(), "uvicorn stopped while starting"
-            assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-            time.sleep(0.02)
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        self.thread.stop()
 
     def uplink(self, reader: str, reads: list[tuple[str, int, int]]) -> None:
         """Send (chip, antenna, ms after the gun) reads as one agent message; wait for the ack."""

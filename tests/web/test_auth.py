@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 from litestar.testing import TestClient
 
+from tests.net import ServerThread, free_port
 from tests.web.conftest import PASSWORD, csrf, login, make_settings
-from tests.web.test_end_to_end import Server, free_port
 from web.app import create_app
 from web.settings import Settings, hash_password
 
@@ -78,7 +78,7 @@ def test_guessers_from_many_clients_hit_the_account_limit(tmp_path: Path) -> Non
     settings = throttled_settings(tmp_path, "100/minute", "3/minute")
     port = free_port()
     with (
-        Server(create_app(settings), port),
+        ServerThread(create_app(settings), port),
         httpx.Client(base_url=f"http://127.0.0.1:{port}") as http,
     ):
         director = {"X-Forwarded-For": "10.0.0.1"}
@@ -103,7 +103,7 @@ def test_spectators_are_answered_while_a_password_is_being_hashed(tmp_path: Path
     )
     port = free_port()
     with (
-        Server(create_app(settings), port),
+        ServerThread(create_app(settings), port),
         httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http,
     ):
         token = csrf(http)

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.timing.builders import person, write_folder
-from tests.web.conftest import PASSWORD, TOKENS, Service, running
-from web.settings import Settings, hash_password
+from tests.timing.builders import person
+from tests.web.conftest import PASSWORD, Service, make_settings, running
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -37,15 +36,7 @@ def people() -> list[dict[str, str]]:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    folder = write_folder(tmp_path / "event", people())
-    settings = Settings(
-        folder,
-        f"sqlite:///{tmp_path / 'live.db'}",
-        hash_password(PASSWORD),
-        dict(TOKENS),
-        publish_interval_s=0.05,
-    )
-    with running(settings) as svc:
+    with running(make_settings(tmp_path, people())) as svc:
         yield svc
 
 

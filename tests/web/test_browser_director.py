@@ -12,9 +12,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import tomlkit
 
-from tests.timing.builders import EVENT_TOML, write_folder
-from tests.web.conftest import PASSWORD, TOKENS, Service
+from tests.timing.builders import EVENT_TOML
+from tests.web.conftest import Service, make_settings, running
 from tests.web.test_browser import (  # noqa: F401 (service: a fixture)
     UNKNOWN_CHIP,
     finish,
@@ -26,7 +27,6 @@ from tests.web.test_browser import (  # noqa: F401 (service: a fixture)
     service,
     wait_row,
 )
-from web.settings import Settings, hash_password
 
 
 def status_of(svc: Service, bib: str) -> str:
@@ -120,23 +120,12 @@ def today(tmp_path: Path) -> Iterator[Service]:
     """The service on an event run today, its gun an hour ago (a tap is timed now)."""
     london = ZoneInfo("Europe/London")
     gun = datetime.now(london) - timedelta(hours=1)
-    toml = EVENT_TOML.replace('date = "2026-04-12"', f'date = "{gun.date().isoformat()}"')
-    toml = toml.replace('start = "09:00:00"', f'start = "{gun:%H:%M:%S}"')
-    toml = toml.replace('start = "09:10:00"', f'start = "{gun:%H:%M:%S}"')
-    folder = write_folder(tmp_path / "event", people(), toml=toml)
-    settings = Settings(
-        folder,
-        f"sqlite:///{tmp_path / 'live.db'}",
-        hash_password(PASSWORD),
-        dict(TOKENS),
-        publish_interval_s=0.05,
-    )
-    svc = Service(settings)
-    svc.start()
-    try:
+    event = tomlkit.parse(EVENT_TOML)
+    event["event"]["date"] = gun.date().isoformat()
+    for wave in event["races"][0]["waves"]:
+        wave["start"] = f"{gun:%H:%M:%S}"
+    with running(make_settings(tmp_path, people(), toml=tomlkit.dumps(event))) as svc:
         yield svc
-    finally:
-        svc.stop()
 
 
 def test_a_tap_becomes_a_passing_once_its_bib_is_typed(today: Service, new_page) -> None:

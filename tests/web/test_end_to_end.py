@@ -7,50 +7,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
-import threading
 import time
 import tty
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import uvicorn
 import websockets
 
 from readers.formats import get_format
 from readers.read import FormatContext, Read
+from tests.net import ServerThread, free_port
 from tests.web.conftest import TOKENS, gun_ms, make_settings
 from timing.folder import load_folder
 from timing.store import Store
 from web.app import create_app
-from web.cli import server_config
 from web.demo import agent_command
 from web.replay import replay
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, app, port: int) -> None:
-        self.server = uvicorn.Server(server_config(app, "127.0.0.1", port))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert self.server.started
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 def race_lines(gun: int) -> dict[str, list[Read]]:
@@ -100,7 +73,7 @@ def test_reader_to_spectator_and_replay_agree(tmp_path: Path) -> None:
     lines = race_lines(gun_ms(settings))
     ptys = {}
     agents = []
-    with Server(create_app(settings), port):
+    with ServerThread(create_app(settings), port):
         try:
             for reader in lines:
                 master, slave = os.openpty()

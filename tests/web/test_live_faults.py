@@ -32,8 +32,9 @@ from sqlmodel import Session
 from sqlmodel import select as sql_select
 
 from readers.simulator import simulate, stream_live
+from tests.net import free_port
 from tests.timing.builders import EVENT_TOML, person, write_folder
-from tests.web.conftest import PASSWORD, TOKENS, free_port
+from tests.web.conftest import PASSWORD, TOKENS
 from timing.folder import load_folder
 from timing.store import RawRead, Store
 from web.course import course_from_folder

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.net import ServerThread, free_port
 from tests.web.conftest import PASSWORD, csrf, make_settings
-from tests.web.test_end_to_end import Server, free_port
 from web.app import create_app
 
 CHECKS = ",".join(
@@ -45,7 +45,7 @@ def schemathesis(port: int, workdir: Path, *extra: str) -> subprocess.CompletedP
 @pytest.fixture
 def server(tmp_path: Path):
     port = free_port()
-    with Server(create_app(make_settings(tmp_path)), port):
+    with ServerThread(create_app(make_settings(tmp_path)), port):
         yield port
 
 

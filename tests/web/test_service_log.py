@@ -19,8 +19,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from tests.net import free_port
 from tests.web.conftest import PASSWORD, csrf, hello, make_settings
-from tests.web.test_end_to_end import free_port
 
 
 class Serve:

@@ -36,13 +36,13 @@ def crossings(seq0: int, chip: str, times: list[int]) -> list[dict]:
 def test_lap_race_leaderboard_announcer_and_partial(tmp_path: Path) -> None:
     folder = write_track(tmp_path / "track")
     event = load_folder(folder).event
-    gun_5k = event.race("5k").waves[0].gun_ms
-    gun_hour = event.race("hour").waves[0].gun_ms
+    gun_5k = event.race("5K").waves[0].gun_ms
+    gun_hour = event.race("1H").waves[0].gun_ms
     settings = Settings(
         folder,
         f"sqlite:///{tmp_path / 'live.db'}",
         hash_password(PASSWORD),
-        {"TRACK": TOKEN},
+        {"LAP": TOKEN},
         publish_interval_s=0.05,
     )
     # Bib 1: 12 of 13 crossings, 100 s laps (on the bell lap); bib 4: 5 crossings, 240 s.
@@ -57,13 +57,13 @@ def test_lap_race_leaderboard_announcer_and_partial(tmp_path: Path) -> None:
         r["seq"] = i
     with TestClient(create_app(settings)) as client:
         with client.websocket_connect("/uplink") as ws:
-            ws.send_json(hello("TRACK", TOKEN))
+            ws.send_json(hello("LAP", TOKEN))
             ws.receive_json()
             ws.send_json({"type": "reads", "reads": reads})
             assert ws.receive_json()["seq"] == len(reads)
 
         def rows() -> dict[str, dict]:
-            return {r["bib"]: r for r in client.get("/api/races/5k").json()["rows"]}
+            return {r["bib"]: r for r in client.get("/api/races/5K").json()["rows"]}
 
         first = wait_for(lambda: (r := rows())["1"]["laps"] == 12 and r)
         assert (first["1"]["to_go"], first["1"]["last_lap"], first["1"]["status"]) == (
@@ -75,17 +75,17 @@ def test_lap_race_leaderboard_announcer_and_partial(tmp_path: Path) -> None:
         assert first["4"]["lapped"] and first["4"]["gap"] == "6 laps"
         assert list(first)[:2] == ["1", "4"]  # the lapped runner is behind, not ahead
         assert "9" not in first  # the spotter is never ranked
-        page = client.get("/races/5k").text
+        page = client.get("/races/5K").text
         assert '<th scope="col" data-key="to_go">To go</th>' in page and "bell" in page
-        bell = client.get("/api/races/5k/announcer").json()["runners"]
+        bell = client.get("/api/races/5K/announcer").json()["runners"]
         assert [r["bib"] for r in bell] == ["1"]
 
-        timed = client.get("/races/hour").text
+        timed = client.get("/races/1H").text
         assert 'id="countdown"' in timed and 'data-key="distance"' in timed
         hour_row = wait_for(
             lambda: next(
                 r
-                for r in client.get("/api/races/hour").json()["rows"]
+                for r in client.get("/api/races/1H").json()["rows"]
                 if r["bib"] == "11" and r["laps"] == 3
             )
         )
@@ -102,7 +102,7 @@ def test_lap_race_leaderboard_announcer_and_partial(tmp_path: Path) -> None:
         after = wait_for(
             lambda: next(
                 r
-                for r in client.get("/api/races/hour").json()["rows"]
+                for r in client.get("/api/races/1H").json()["rows"]
                 if r["bib"] == "11" and r["distance"] == "1.337 km"
             )
         )
