@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import json
 import signal
+import sys
 from pathlib import Path
 
 import click
@@ -29,6 +30,8 @@ from web.cli_simulate import simulate
 from web.cli_support import console, database_option, err, event_folder, journal_url
 from web.replay import replay
 from web.settings import Settings, hash_password, load_tokens
+
+SWITCH_INTERVAL_S = 0.0005
 
 
 @click.group(cls=support.Main)
@@ -306,6 +309,11 @@ def server_config(app: object, host: str, port: int, **extra: object) -> uvicorn
 
 def run_server(settings: Settings, host: str, port: int) -> None:
     from web.app import create_app
+
+    # Scoring runs in a thread beside the event loop: with the default 5 ms switch
+    # interval, every uplink message waited up to 5 ms per hand-over of the GIL while a
+    # refresh ran (a convoy: acks tens of ms late at an idle CPU).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
     # uvicorn handles Ctrl-C, shuts down cleanly, then raises it again: that is the end.
     with contextlib.suppress(KeyboardInterrupt):
