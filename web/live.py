@@ -32,7 +32,7 @@ from timing.preview import Preview, compare, describe, is_wide
 from timing.review import vet
 from timing.store import DirectorAction, Store, now_ms
 from web.feeds import Feed, channel_name, parse_since
-from web.leaderboard import Row, RowCache, event_rows
+from web.leaderboard import Row, RowCache, event_rows, race_rows
 from web.outbox import SNAPSHOT_EVERY, Entry, Outbox
 from web.replay import build_engine
 from web.trace import trace_for
@@ -92,6 +92,8 @@ class LiveService:
         self._dirty = False  # the engine changed since the last refresh (actions, follow)
         self.ingest = Ingest(store)
         self._row_cache: RowCache = {}  # rows rebuilt only for runners that changed
+        self._ranked: dict[str, list[Any]] = {}  # each race's results its rows are of
+        self.rows_sent: dict[str, list[Row]] = {}  # each race's rows its last update was of
         self.health = {rid: ReaderHealth(rid) for rid in folder.event.readers}
         self.crossings: deque[dict[str, Any]] = deque(maxlen=200)
         self.results: EventResults = self.engine.results()
@@ -180,20 +182,25 @@ class LiveService:
 
     async def _score_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        last = 0.0
+        ended, took = 0.0, 0.0
         while True:
             await self._scorable.wait()
             self._scorable.clear()
             if not self._dirty and not self.ingest.waiting():
                 continue
-            wait = last + self.interval_s - loop.time()
+            # At most every interval_s, and idle at least as long as the last refresh
+            # took: scoring never holds the GIL more than half the time, so commits and
+            # acks keep flowing however big the field.
+            wait = ended + max(self.interval_s, took) - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-            last = loop.time()
+            started = loop.time()
             try:
                 await self.refresh()
             except Exception:  # a bug in one refresh must not end live updates for good
                 log.exception("refreshing results failed")
+            ended = loop.time()
+            took = ended - started
 
     def _note_committed(self, m: Entries, fresh: int) -> None:
         health = self.health[m.reader]
@@ -301,13 +308,21 @@ class LiveService:
         self.engine.observe_clock(now)  # on race day, cutoffs pass by the wall clock too
         results = self.engine.results()
         rebuilt: set[str] = set()  # the rows that can have changed: no other row is compared
-        rows = event_rows(results, now, self._row_cache, rebuilt)
+        rows = dict(self.rows)
+        for rr in results.races:
+            # A road race the engine did not re-rank keeps its rows (lap rows tell time).
+            if rr.results is not self._ranked.get(rr.race.id) or rr.race.is_lap_race:
+                rows[rr.race.id] = race_rows(rr, now, self._row_cache, rebuilt)
+                self._ranked[rr.race.id] = rr.results
         self.results, self.rows = results, rows
         self._note_crossings()
         entries, out = [], []
-        for race_id, race_rows in rows.items():
+        for race_id, board in rows.items():
             feed = self.feeds[race_id]
-            if feed.update(race_rows, rebuilt, now) is None:
+            if board is self.rows_sent.get(race_id):
+                continue  # the same rows as last time: nothing to compare
+            self.rows_sent[race_id] = board
+            if feed.update(board, rebuilt, now) is None:
                 continue
             seq, text = feed.backlog[-1]
             entries.append(Entry(race_id, seq, "update", now, text))
