@@ -83,6 +83,10 @@ class Fanout:
         """Bring one race up to the outbox, sending each update on in order."""
         async with self._locks[race]:
             feed = self.feeds[race]
+            if feed.seq == 0:  # starting: from the latest snapshot, not the whole outbox
+                snapshot = await asyncio.to_thread(self.outbox.latest_snapshot, race)
+                if snapshot is not None:
+                    self._take_entry(feed, snapshot)
             entries = await asyncio.to_thread(self.outbox.since, race, feed.seq)
             if entries and not _follows(entries[0], feed.seq):
                 # Pruned past what we hold (or nothing held yet): start from a snapshot.
