@@ -20,7 +20,7 @@ class Settings:
     secret: str = field(default_factory=lambda: secrets.token_hex(32))  # CSRF signing
     # The least time between two refreshes: a lone read is published at once; under load
     # updates come at most this often (each costs every phone a message).
-    publish_interval_s: float = 0.05
+    publish_interval_s: float = 0.025
     # Where phones get live updates: fan-out workers on this port of the same host
     # (`serve --workers`); None: this process, or the same origin behind a proxy.
     live_port: int | None = None
