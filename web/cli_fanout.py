@@ -28,9 +28,22 @@ RESTART_S = 1.0
     envvar="RETROTIME_REDIS_URL",
     help="Hear the writer's updates on Redis (without it: poll the journal's outbox).",
 )
+@click.option(
+    "--slow-kib",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(1, 1 << 20),
+    help="Close a spectator's connection once this much (KiB) waits unsent to it; it "
+    "resumes from its last update.",
+)
 @database_option
 def fanout(
-    event_dir: Path, host: str, port: int, redis_url: str | None, database_url: str | None
+    event_dir: Path,
+    host: str,
+    port: int,
+    redis_url: str | None,
+    slow_kib: int,
+    database_url: str | None,
 ) -> None:
     """Serve live leaderboards to spectators from the writer's updates (no engine).
 
@@ -40,7 +53,7 @@ def fanout(
 
     folder = event_folder(event_dir)
     races = [race.id for race in folder.event.races]
-    run_fanout(races, journal_url(folder, database_url), redis_url, host, port)
+    run_fanout(races, journal_url(folder, database_url), redis_url, host, port, slow_kib)
 
 
 class Workers:
