@@ -175,6 +175,10 @@ class Fanout:
         query = parse_qs(urlsplit(ws.request.path).query)
         since = parse_since((query.get("since") or [None])[0])
         feed = self.feeds[race]
+        if since is not None and since > feed.seq:
+            # A phone from a worker further on (its own was killed): read up to its
+            # number first, or it would be sent back to an older board.
+            await self.resync(race)
         # The catch-up and joining the broadcast happen with no await between them, so
         # no update can fall between the two or come before the catch-up.
         for text in feed.catch_up(since, now_ms()):
