@@ -6,6 +6,7 @@ spectators reconnect meanwhile to the workers still listening on the same port.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -66,6 +67,14 @@ class Workers:
         for _ in range(count):
             self.procs.append(self._start())
         threading.Thread(target=self._watch, name="fan-out workers", daemon=True).start()
+        # uvicorn ends on SIGTERM by raising it again once shut down, which ends the
+        # process before `serve` can stop its workers: this handler stops them first.
+        signal.signal(signal.SIGTERM, self._terminated)
+
+    def _terminated(self, signum: int, _frame: object) -> None:
+        self.stop()
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
 
     def _start(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(self.command)
