@@ -6,6 +6,7 @@ spectators reconnect meanwhile to the workers still listening on the same port.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -28,9 +29,22 @@ RESTART_S = 1.0
     envvar="RETROTIME_REDIS_URL",
     help="Hear the writer's updates on Redis (without it: poll the journal's outbox).",
 )
+@click.option(
+    "--slow-kib",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(1, 1 << 20),
+    help="Close a spectator's connection once this much (KiB) waits unsent to it; it "
+    "resumes from its last update.",
+)
 @database_option
 def fanout(
-    event_dir: Path, host: str, port: int, redis_url: str | None, database_url: str | None
+    event_dir: Path,
+    host: str,
+    port: int,
+    redis_url: str | None,
+    slow_kib: int,
+    database_url: str | None,
 ) -> None:
     """Serve live leaderboards to spectators from the writer's updates (no engine).
 
@@ -40,7 +54,7 @@ def fanout(
 
     folder = event_folder(event_dir)
     races = [race.id for race in folder.event.races]
-    run_fanout(races, journal_url(folder, database_url), redis_url, host, port)
+    run_fanout(races, journal_url(folder, database_url), redis_url, host, port, slow_kib)
 
 
 class Workers:
@@ -53,6 +67,14 @@ class Workers:
         for _ in range(count):
             self.procs.append(self._start())
         threading.Thread(target=self._watch, name="fan-out workers", daemon=True).start()
+        # uvicorn ends on SIGTERM by raising it again once shut down, which ends the
+        # process before `serve` can stop its workers: this handler stops them first.
+        signal.signal(signal.SIGTERM, self._terminated)
+
+    def _terminated(self, signum: int, _frame: object) -> None:
+        self.stop()
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
 
     def _start(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(self.command)

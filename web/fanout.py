@@ -11,8 +11,8 @@ Built on the `websockets` server rather than the Litestar app: `broadcast()` wri
 frame to every connection without a coroutine per phone, which is the whole job here.
 Per-message deflate is off, as in the writer: zlib once per phone per update costs more
 CPU than everything else together. A phone that stops reading is closed once its
-unsent data passes `SLOW_BYTES` (close code 4000, "resume with ?since="): live.js then
-reconnects and resumes from its last number.
+unsent data passes `slow_bytes` (1 MiB unless told; close code 4000, "resume with
+?since="): live.js then reconnects and resumes from its last number.
 
 Endpoints: `/ws/races/<race>[?since=N]` (as the writer's), `/api/races/<race>/live`
 (the board as a snapshot, with an ETag, for a cache in front), `/health`.
@@ -41,14 +41,20 @@ from web.outbox import Entry, Outbox, channel_for
 from web.trace import trace_for
 
 log = logging.getLogger(__name__)
-SLOW_BYTES = 1 << 20  # unsent data a phone may hold back before it is closed
 POLL_S = 0.2  # outbox polling with Redis down
 CHECK_S = 2.0  # with Redis up: the outbox is checked this often for a lost last update
 SLOW_CLOSE = 4000
 
 
 class Fanout:
-    def __init__(self, races: list[str], database_url: str, redis_url: str | None) -> None:
+    def __init__(
+        self,
+        races: list[str],
+        database_url: str,
+        redis_url: str | None,
+        slow_bytes: int = 1 << 20,  # unsent data a phone may hold back before it is closed
+    ) -> None:
+        self.slow_bytes = slow_bytes
         self.store = Store(database_url)
         self.outbox = Outbox(self.store.engine)
         self.channel = channel_for(database_url)
@@ -105,7 +111,7 @@ class Fanout:
 
     def _send(self, feed: Feed, text: str) -> None:
         clients = self.clients[feed.race]
-        slow = [ws for ws in clients if _unsent(ws) > SLOW_BYTES]
+        slow = [ws for ws in clients if _unsent(ws) > self.slow_bytes]
         for ws in slow:
             clients.discard(ws)
             self.dropped_slow += 1
@@ -169,6 +175,10 @@ class Fanout:
         query = parse_qs(urlsplit(ws.request.path).query)
         since = parse_since((query.get("since") or [None])[0])
         feed = self.feeds[race]
+        if since is not None and since > feed.seq:
+            # A phone from a worker further on (its own was killed): read up to its
+            # number first, or it would be sent back to an older board.
+            await self.resync(race)
         # The catch-up and joining the broadcast happen with no await between them, so
         # no update can fall between the two or come before the catch-up.
         for text in feed.catch_up(since, now_ms()):
@@ -267,12 +277,17 @@ def _typed(response: Response) -> Response:
 
 
 def run_fanout(
-    races: list[str], database_url: str, redis_url: str | None, host: str, port: int
+    races: list[str],
+    database_url: str,
+    redis_url: str | None,
+    host: str,
+    port: int,
+    slow_kib: int = 1024,
 ) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s fan-out %(message)s")
     logging.getLogger("websockets").setLevel(logging.WARNING)  # not a line per request
     started = time.monotonic()
     try:
-        asyncio.run(Fanout(races, database_url, redis_url).serve(host, port))
+        asyncio.run(Fanout(races, database_url, redis_url, slow_kib * 1024).serve(host, port))
     except KeyboardInterrupt:
         log.info("fan-out worker stopped after %.0f s", time.monotonic() - started)

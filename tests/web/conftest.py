@@ -22,6 +22,7 @@ from web.app import create_app
 from web.settings import Settings, hash_password
 
 PASSWORD = "finish-line"
+REDIS_URL = os.environ.get("RETROTIME_TEST_REDIS", "redis://127.0.0.1:6379/0")
 TOKENS = {"START": "tok-start", "MID": "tok-mid", "FIN": "tok-fin"}
 
 
@@ -53,6 +54,20 @@ def write_course_record(settings: Settings) -> None:
 
 def gun_ms(settings: Settings) -> int:
     return load_folder(settings.event_dir).event.races[0].waves[0].gun_ms
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The shared test Redis (each event's journal has its own channel on it)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not reachable at {REDIS_URL} (CI must start it)")
+        pytest.skip("Redis is not reachable")
+    return REDIS_URL
 
 
 @pytest.fixture
@@ -141,18 +156,26 @@ class Service:
 
     def uplink_at(self, reader: str, reads: list[tuple[str, int, int]]) -> None:
         """Send (chip, antenna, epoch ms) reads as one agent message; wait for the ack."""
-        with connect(f"{self.ws_url}/uplink", open_timeout=5, close_timeout=2) as ws:
-            ws.send(json.dumps(hello(reader, self.settings.tokens[reader], self.journal)))
-            welcome = json.loads(ws.recv(timeout=5))
-            assert welcome["type"] == "welcome", welcome
-            held = welcome["seq"]
-            entries = [
-                read(held + i, chip, antenna, at)
-                for i, (chip, antenna, at) in enumerate(reads, start=1)
-            ]
-            ws.send(json.dumps({"type": "reads", "reads": entries}))
-            ack = json.loads(ws.recv(timeout=5))
-            assert ack == {**ack, "type": "ack", "seq": held + len(entries)}, ack
+        send_reads(self.ws_url, reader, self.settings.tokens[reader], self.journal, reads)
+
+
+def send_reads(
+    ws_url: str, reader: str, token: str, journal: str, reads: list[tuple[str, int, int]]
+) -> None:
+    """One agent message of (chip, antenna, epoch ms) reads to the uplink at `ws_url`,
+    numbered on from what the service holds of `journal`; wait for the ack."""
+    with connect(f"{ws_url}/uplink", open_timeout=5, close_timeout=2) as ws:
+        ws.send(json.dumps(hello(reader, token, journal)))
+        welcome = json.loads(ws.recv(timeout=5))
+        assert welcome["type"] == "welcome", welcome
+        held = welcome["seq"]
+        entries = [
+            read(held + i, chip, antenna, at)
+            for i, (chip, antenna, at) in enumerate(reads, start=1)
+        ]
+        ws.send(json.dumps({"type": "reads", "reads": entries}))
+        ack = json.loads(ws.recv(timeout=5))
+        assert ack == {**ack, "type": "ack", "seq": held + len(entries)}, ack
 
 
 @contextmanager

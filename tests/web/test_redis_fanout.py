@@ -1,72 +1,134 @@
-"""Several workers, one event: live updates fan out through Redis (Litestar Channels'
-Redis backend), so a phone on one worker sees what another worker ingested."""
+"""One writer, one fan-out worker, one event: the writer's updates reach the phones of a
+fan-out worker (web/fanout.py, no engine of its own) through Redis, a phone that opens
+the board there late gets what the writer stored in its snapshot, and a phone that
+reconnects from a worker further on resumes by number."""
 
 from __future__ import annotations
 
-import os
+import asyncio
+import json
+import threading
+from asyncio import FIRST_COMPLETED
+from contextlib import suppress
 from pathlib import Path
 
-import pytest
-import redis
 from litestar.testing import TestClient
+from websockets.asyncio.server import serve
+from websockets.sync.client import connect
 
+from tests.net import free_port
 from tests.web.conftest import gun_ms, make_settings, read
-from tests.web.test_live_service import uplink
+from tests.web.test_live_service import uplink, wait_for
 from web.app import create_app
-
-REDIS_URL = os.environ.get("RETROTIME_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture
-def redis_url() -> str:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis is not reachable at {REDIS_URL} (CI must start it)")
-        pytest.skip("Redis is not reachable")
-    return REDIS_URL
+from web.fanout import Fanout
+from web.settings import Settings
 
 
-def test_update_ingested_on_one_worker_reaches_a_spectator_on_another(
+class FanOut:
+    """A fan-out worker for the event of `settings` on a real port, its event loop in a
+    thread. With `follow=False` it hears nothing by itself (no Redis, no polling): its
+    board moves on only when the test calls `resync()`."""
+
+    def __init__(self, settings: Settings, follow: bool = True) -> None:
+        self.port = free_port()
+        self.url = f"ws://127.0.0.1:{self.port}"
+        self.worker = Fanout(["half"], settings.database_url, settings.redis_url)
+        self.follow = follow
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), daemon=True)
+
+    async def _main(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        listening = asyncio.Event()
+        self.task = asyncio.create_task(
+            self.worker.serve("127.0.0.1", self.port, listening)
+            if self.follow
+            else self._serve_only(listening)
+        )
+        started = asyncio.create_task(listening.wait())
+        await asyncio.wait([self.task, started], timeout=10, return_when=FIRST_COMPLETED)
+        started.cancel()
+        self._ready.set()
+        with suppress(asyncio.CancelledError):
+            await self.task
+
+    async def _serve_only(self, listening: asyncio.Event) -> None:
+        worker = self.worker
+        await worker.resync("half")
+        async with serve(
+            worker.spectator, "127.0.0.1", self.port, process_request=worker.http, compression=None
+        ) as server:
+            listening.set()
+            await server.serve_forever()
+
+    def resync(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.worker.resync("half"), self.loop).result(10)
+
+    def __enter__(self) -> FanOut:
+        self._thread.start()
+        assert self._ready.wait(15), "the fan-out worker did not start"
+        assert not self.task.done(), "the fan-out worker stopped"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.task.cancel)
+        self._thread.join(10)
+
+
+def test_update_ingested_by_the_writer_reaches_a_spectator_on_a_fanout_worker(
     tmp_path: Path, redis_url: str
 ) -> None:
-    ingest = make_settings(tmp_path / "a", redis_url=redis_url)
-    # The second worker serves the same event from the same journal.
-    fanout = make_settings(tmp_path / "b", redis_url=redis_url, database_url=ingest.database_url)
+    settings = make_settings(tmp_path, redis_url=redis_url)
     with (
-        TestClient(create_app(ingest)) as worker_a,
-        TestClient(create_app(fanout)) as worker_b,
-        worker_b.websocket_connect("/ws/races/half") as phone,
+        TestClient(create_app(settings)) as writer,
+        FanOut(settings) as fanout,
+        connect(f"{fanout.url}/ws/races/half", open_timeout=5) as phone,
     ):
-        assert phone.receive_json()["type"] == "snapshot"
-        g = gun_ms(ingest)
-        uplink(worker_a, "START", [read(1, "F0101", 1, g + 4_000)])
-        uplink(worker_a, "FIN", [read(1, "F0101", 1, g + 3_600_000)])
+        assert json.loads(phone.recv(timeout=5))["type"] == "snapshot"
+        g = gun_ms(settings)
+        uplink(writer, "START", [read(1, "F0101", 1, g + 4_000)])
+        uplink(writer, "FIN", [read(1, "F0101", 1, g + 3_600_000)])
         for _ in range(20):
-            message = phone.receive_json(timeout=5)
+            message = json.loads(phone.recv(timeout=5))
             if any(r["bib"] == "101" and r["status"] == "FIN" for r in message["rows"]):
                 break
         else:
-            raise AssertionError("the finisher never reached the other worker's spectator")
+            raise AssertionError("the finisher never reached the fan-out worker's spectator")
         assert message["type"] == "update"
 
 
-def test_a_worker_follows_what_another_stored(tmp_path: Path, redis_url: str) -> None:
-    """A phone that opens the page on the second worker gets the finisher in its snapshot:
-    that worker takes in the shared journal, not only the fanned-out updates."""
-    import time
-
-    ingest = make_settings(tmp_path / "a", redis_url=redis_url)
-    fanout = make_settings(tmp_path / "b", redis_url=redis_url, database_url=ingest.database_url)
-    with TestClient(create_app(ingest)) as worker_a, TestClient(create_app(fanout)) as worker_b:
-        g = gun_ms(ingest)
-        uplink(worker_a, "FIN", [read(1, "F0102", 1, g + 3_700_000)])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            rows = worker_b.get("/api/races/half").json()["rows"]
-            if any(r["bib"] == "102" and r["status"] == "FIN" for r in rows):
+def test_a_spectator_who_connects_late_to_a_fanout_worker_gets_the_finisher(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """The phone opens the board after the finish was stored: its first message, the
+    snapshot, already shows the finisher."""
+    settings = make_settings(tmp_path, redis_url=redis_url)
+    with TestClient(create_app(settings)) as writer, FanOut(settings) as fanout:
+        uplink(writer, "FIN", [read(1, "F0102", 1, gun_ms(settings) + 3_700_000)])
+        for _ in range(50):  # the worker hears of it within moments; each try is bounded
+            with connect(f"{fanout.url}/ws/races/half", open_timeout=5) as phone:
+                first = json.loads(phone.recv(timeout=5))
+            assert first["type"] == "snapshot"
+            if any(r["bib"] == "102" and r["status"] == "FIN" for r in first["rows"]):
                 break
-            time.sleep(0.1)
+            threading.Event().wait(0.2)
         else:
-            raise AssertionError("the second worker never took in the stored read")
+            raise AssertionError("a late spectator never got the stored finisher")
+
+
+def test_a_phone_ahead_of_the_worker_it_reconnects_to_resumes_by_number(tmp_path: Path) -> None:
+    """A phone whose worker was killed lands on one that has not yet heard the last
+    update the phone saw: it is not sent back to an older board (a reload) but resumes
+    with the next update."""
+    settings = make_settings(tmp_path)
+    with TestClient(create_app(settings)) as writer, FanOut(settings, follow=False) as fanout:
+        outbox = fanout.worker.outbox
+        uplink(writer, "START", [read(1, "F0101", 1, gun_ms(settings) + 4_000)])
+        wait_for(lambda: outbox.last_seqs().get("half", 0) >= 2)
+        # This worker still holds update 1; the phone saw 2 on the worker it lost.
+        with connect(f"{fanout.url}/ws/races/half?since=2", open_timeout=5) as phone:
+            uplink(writer, "START", [read(2, "F0102", 1, gun_ms(settings) + 5_000)])
+            wait_for(lambda: outbox.last_seqs()["half"] >= 3)
+            fanout.resync()  # the worker hears of update 3
+            first = json.loads(phone.recv(timeout=5))
+        assert (first["type"], first["seq"]) == ("update", 3), (first["type"], first["seq"])
