@@ -26,6 +26,7 @@ import logging
 import os
 import time
 from http import HTTPStatus
+from itertools import pairwise
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -36,7 +37,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from timing.store import Store, now_ms
-from web.feeds import Feed, parse_since
+from web.feeds import BACKLOG, Feed, parse_since
 from web.outbox import Entry, Outbox, channel_for
 from web.trace import trace_for
 
@@ -93,6 +94,7 @@ class Fanout:
                 snapshot = await asyncio.to_thread(self.outbox.latest_snapshot, race)
                 if snapshot is not None:
                     self._take_entry(feed, snapshot)
+                    await self._backfill(feed)
             entries = await asyncio.to_thread(self.outbox.since, race, feed.seq)
             if entries and not _follows(entries[0], feed.seq):
                 # Pruned past what we hold (or nothing held yet): start from a snapshot.
@@ -104,6 +106,14 @@ class Fanout:
             for entry in entries:
                 if _follows(entry, feed.seq):
                     self._take_entry(feed, entry)
+
+    async def _backfill(self, feed: Feed) -> None:
+        """The updates up to a starting snapshot, for phones that reconnect from before
+        it (another worker's): only a run with no gap that ends at the snapshot."""
+        older = await asyncio.to_thread(self.outbox.since, feed.race, max(0, feed.seq - BACKLOG))
+        run = [(e.seq, e.body) for e in older if e.kind == "update" and e.seq <= feed.seq]
+        if run and run[-1][0] == feed.seq and all(b[0] == a[0] + 1 for a, b in pairwise(run)):
+            feed.backlog.extend(run)
 
     def _take_entry(self, feed: Feed, entry: Entry) -> None:
         feed.apply(json.loads(entry.body), entry.body)

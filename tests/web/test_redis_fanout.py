@@ -132,3 +132,25 @@ def test_a_phone_ahead_of_the_worker_it_reconnects_to_resumes_by_number(tmp_path
             fanout.resync()  # the worker hears of update 3
             first = json.loads(phone.recv(timeout=5))
         assert (first["type"], first["seq"]) == ("update", 3), (first["type"], first["seq"])
+
+
+def test_a_phone_from_before_a_new_workers_snapshot_resumes_by_number(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A worker started after the writer took a snapshot still has the updates before
+    it: a phone that was behind (on a worker now gone) gets them, not a reload."""
+    monkeypatch.setattr("web.live.SNAPSHOT_EVERY", 3)
+    settings = make_settings(tmp_path)
+    with TestClient(create_app(settings)) as writer:
+        outbox_seq = 1
+        for n, chip in enumerate(["F0101", "F0102", "F0103"], start=1):
+            uplink(writer, "START", [read(n, chip, 1, gun_ms(settings) + 4_000 + n * 1_000)])
+            wait_for(lambda seen=outbox_seq: writer.app.state.live.feeds["half"].seq > seen)
+            outbox_seq = writer.app.state.live.feeds["half"].seq
+        assert outbox_seq >= 3  # a snapshot was taken at update 3
+        with (
+            FanOut(settings, follow=False) as fanout,
+            connect(f"{fanout.url}/ws/races/half?since=1", open_timeout=5) as phone,
+        ):
+            first = json.loads(phone.recv(timeout=5))
+    assert (first["type"], first["seq"]) == ("update", 2), (first["type"], first["seq"])
