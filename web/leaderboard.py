@@ -41,9 +41,12 @@ def race_rows(
         return [
             _lap_row(race, r, pos, now_ms) for pos, r in enumerate(rr.results, start=1)
         ]  # already in live lap order
-    finishers = [r for r in rr.results if r.status == "FIN"]
-    on_course = [r for r in rr.results if r.status == ON_COURSE]
-    rest = [r for r in rr.results if r.status not in ("FIN", ON_COURSE)]
+    finishers: list[Result] = []
+    on_course: list[Result] = []
+    rest: list[Result] = []
+    for r in rr.results:  # one pass: this runs for every runner at every refresh
+        status = r.status
+        (finishers if status == "FIN" else on_course if status == ON_COURSE else rest).append(r)
     on_course.sort(key=lambda r: (-r.passings[-1].index, r.passings[-1].time_ms - r.gun_ms))
     ordered = finishers + on_course + rest
     leader_at = _leader_times(ordered)
@@ -60,8 +63,8 @@ def race_rows(
             running,
             leader_at.get(last),
             r.status,
-            tuple(r.on_record_pace),
-            tuple(f.get("status") for f in r.flags),
+            tuple(r.on_record_pace) if r.on_record_pace else (),
+            tuple([f.get("status") for f in r.flags]) if r.flags else (),
         )
         cached = cache.get(r.participant.bib) if cache is not None else None
         if cached is not None and cached[0] is r and cached[1] == key:
@@ -79,19 +82,16 @@ def race_rows(
 def _leader_times(ordered: list[Result]) -> dict[int, int]:
     """For each point index, the fastest chip time there among everyone (the leader's)."""
     best: dict[int, int] = {}
+    get = best.get
     for result in ordered:
-        for index, split in _indexed_splits(result):
-            if index not in best or split < best[index]:
-                best[index] = split
+        if not result.splits:
+            continue
+        skip = 1 if result.start_ms is not None else 0
+        for p, s in zip(result.passings[skip:], result.splits, strict=False):
+            held = get(p.index)
+            if held is None or s.chip_time_ms < held:
+                best[p.index] = s.chip_time_ms
     return best
-
-
-def _indexed_splits(result: Result) -> list[tuple[int, int]]:
-    skip = 1 if result.start_ms is not None else 0
-    return [
-        (p.index, s.chip_time_ms)
-        for p, s in zip(result.passings[skip:], result.splits, strict=False)
-    ]
 
 
 def _row(race: Race, r: Result, pos: int, leader_at: dict[int, int], running: bool) -> Row:
