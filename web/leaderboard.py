@@ -12,11 +12,11 @@ from typing import Any
 from results.format import point_name
 from timing.config import Race
 from timing.engine import EventResults, RaceResults
-from timing.results import Result
+from timing.flags import public_flags
+from timing.results import ON_COURSE, Result
 from timing.times import format_duration
 
 Row = dict[str, Any]
-ON_COURSE = "RUN"  # the status a row shows for a runner still on course
 # What a phone shows of a row at a glance; the other columns are a tap away.
 PHONE_KEYS = frozenset({"place", "name", "last_split", "time", "laps", "distance"})
 RowCache = dict[str, tuple[Result, tuple[Any, ...], Row]]  # bib -> (result, inputs, row)
@@ -46,7 +46,7 @@ def race_rows(
         running = r.status == ON_COURSE
         last = r.passings[-1].index if r.passings else None
         # A row is a function of these: rebuild it only when one of them changed (the
-        # engine makes a new Result for each runner it recomputes; places are set on it).
+        # engine keeps a runner's Result object until something in it changes).
         key = (
             r.place,
             r.place_sex,
@@ -54,8 +54,8 @@ def race_rows(
             running,
             leader_at.get(last),
             r.status,
-            tuple(r.on_record_pace),
-            tuple(f.get("status") for f in r.flags),
+            r.on_record_pace,
+            tuple(f.status for f in r.flags),
         )
         cached = cache.get(r.participant.bib) if cache is not None else None
         if cached is not None and cached[0] is r and cached[1] == key:
@@ -127,7 +127,7 @@ def _runner_fields(race: Race, r: Result, pos: int, running: bool) -> Row:
         "club": p.club,
         "nation": p.nation,
         "status": shown_status(r, running),
-        "flags": [f.get("code") for f in r.flags if f.get("status") == "confirmed"],
+        "flags": [f.code for f in public_flags(r.flags)],
         "race": race.id,
     }
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.timing.builders import write_folder
 from timing.folder import EventFolder, load_folder
-from timing.laps import clock_key
+from timing.point_refs import PointRef
 
 LAP_M = 400.0
 SECOND = 1000
@@ -141,7 +141,7 @@ def gun(folder: EventFolder, race: str) -> int:
 
 def key(folder: EventFolder, time_ms: int) -> str:
     """The flag point of the crossing of the lap line at `time_ms`."""
-    return clock_key("line", time_ms, folder.event.timezone)
+    return str(PointRef.crossing("line", time_ms, folder.event.timezone))
 
 
 class Track:
