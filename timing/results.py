@@ -217,13 +217,20 @@ def rank(
     by_category = _places(finishers, score, lambda r: r.participant.category)
     places = zip(overall, by_sex, by_category, strict=True)
     placed = [_placed(r, place) for r, place in zip(finishers, places, strict=True)]
-    others = [_placed(r, (None, None, None)) for r in results if r.status != "FIN"]
+    others = [  # unplaced already, nearly all of them: no call for those
+        r if r.place is None and r.place_sex is None and r.place_category is None else _placed(r)
+        for r in results
+        if r.status != "FIN"
+    ]
     order = {"RUN": 0, "DNF": 1, "DQ": 2, "DNS": 3}
     others.sort(key=lambda r: (order[r.status], progress(r), r.bib))
     return placed + others
 
 
-def _placed(r: Result, places: tuple[int | None, int | None, int | None]) -> Result:
+Places = tuple[int | None, int | None, int | None]  # overall, by sex, by category
+
+
+def _placed(r: Result, places: Places = (None, None, None)) -> Result:
     if (r.place, r.place_sex, r.place_category) == places:
         return r
     return replace(r, place=places[0], place_sex=places[1], place_category=places[2])
