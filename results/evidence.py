@@ -46,7 +46,7 @@ from results.format import slug
 from timing.config import Race
 from timing.engine import Engine
 from timing.records import same_distance
-from timing.report import result_json
+from timing.report import claim_json, flag_json, result_json
 from timing.store import DirectorAction, RawRead, Store
 from timing.times import format_duration, iso_local
 
@@ -70,11 +70,11 @@ def evidence_files(
     engine: Engine, store: Store, bib: str, generated_at: datetime
 ) -> dict[str, bytes]:
     """The files of the pack (without SHA256SUMS), by name."""
-    person = engine.people.get(bib)
+    person = engine.person(bib)
     if person is None:
         raise ResultsError(f"no participant with bib {bib!r}")
     results = engine.results()
-    race = engine.races[person.race]
+    race = engine.race(person.race)
     result = next(r for rr in results.races for r in rr.results if r.bib == bib)
     tz = engine.event.timezone
     side = {person.chip_front: "front"}
@@ -96,7 +96,7 @@ def evidence_files(
             "generated_at": generated_at.isoformat(timespec="seconds"),
             "race": {"id": race.id, "name": race.name, "distance_m": race.distance_m},
             "participant": participant_json(person),
-            "result": result_json(result),
+            "result": result_json(result, tz),
         }
     )
     files["splits.csv"] = _csv(
@@ -183,7 +183,8 @@ def evidence_files(
             for p in result.passings
         ],
     )
-    files["flags.json"] = json_bytes({"bib": bib, "flags": result.flags})
+    flags = [flag_json(f, tz) for f in result.flags]
+    files["flags.json"] = json_bytes({"bib": bib, "flags": flags})
     files["clock_offsets.json"] = json_bytes(
         {
             "note": "added to each reader's times to correct its clock",
@@ -200,7 +201,7 @@ def evidence_files(
     book = [r for r in engine.book.records if same_distance(r.distance_m, race.distance_m)]
     files["records.json"] = json_bytes(
         {
-            "result_records": result.records,
+            "result_records": [claim_json(c) for c in result.records],
             "record_book": [
                 asdict(r) | {"time": format_duration(r.time_ms), "date": _iso(r.date)} for r in book
             ],

@@ -114,7 +114,7 @@ def documents_of(
     generated_at: datetime,
 ) -> Documents:
     person = result.participant
-    race = engine.races[person.race]
+    race = engine.race(person.race)
     event = engine.event
     tz = event.timezone
     chip_time = format_duration(result.chip_time_ms) or ""
@@ -148,7 +148,7 @@ def documents_of(
         course_fields(race),
         _measured(engine, race, person),
         _incidents(result, actions),
-        tuple(record_line(r).text for r in result.records if isinstance(r, dict)),
+        tuple(record_line(r).text for r in result.records),
         splits,
         log_book(result, race, tz),
         sync_rows(result, race, tz),
@@ -199,10 +199,8 @@ def _measured(engine: Engine, race: Any, person: Participant) -> tuple[str, ...]
 def _incidents(result: Result, actions: Iterable[DirectorAction]) -> tuple[str, ...]:
     found = []
     for f in result.flags:
-        if isinstance(f, dict):
-            decision = f.get("decision") or {}
-            why = f", {decision.get('by', '')}: {decision.get('reason', '')}" if decision else ""
-            found.append(f"{f.get('code')} at {f.get('point') or '-'} ({f.get('status')}{why})")
+        why = f", {f.decision.by}: {f.decision.reason}" if f.decision else ""
+        found.append(f"{f.code} at {str(f.point) or '-'} ({f.status}{why})")
     for a in actions:
         found.append(f"Director's decision: {a.kind} on {a.target} by {a.who}: {a.reason}")
     return tuple(found)

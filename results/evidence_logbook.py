@@ -10,13 +10,15 @@ earlier one, marked for the witnesses to fill in (where the runner was, what the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from results.evidence_summary import compact
 from timing.config import Race
+from timing.flags import RunnerFlag
+from timing.point_refs import PointRef
 from timing.results import Result
 from timing.times import format_duration
 
@@ -90,7 +92,7 @@ def log_book(result: Result, race: Race, tz: ZoneInfo) -> tuple[LogEntry, ...]:
             format_duration(0) or "",
             0,
             "",
-            flags.pop(start_name, ()),
+            flags.pop(PointRef(start_name), ()),
             "start mat" if result.start_ms is not None else "the wave's gun",
         )
     ]
@@ -100,8 +102,10 @@ def log_book(result: Result, race: Race, tz: ZoneInfo) -> tuple[LogEntry, ...]:
         if not lap_race:
             _not_read_before(timed, race, split.point, passed, flags)
         at = clock(split.time_ms, tz)
-        # A lap race's flags name the crossing ("line@10:23:45.6"), the road's the point.
-        key = f"{split.point}@{at}" if lap_race else split.point
+        # A lap race's flags name the crossing, the road's the point.
+        key = (
+            PointRef.crossing(split.point, split.time_ms, tz) if lap_race else PointRef(split.point)
+        )
         timed.append(
             LogEntry(
                 "point",
@@ -119,7 +123,7 @@ def log_book(result: Result, race: Race, tz: ZoneInfo) -> tuple[LogEntry, ...]:
         _not_read_before(timed, race, None, passed, flags)
     entries = _with_hourly(timed, zero, tz)
     if flags:  # flags at no point the log shows (a runner-wide verdict)
-        rest = tuple(f for point in sorted(flags) for f in flags[point])
+        rest = tuple(f for point in sorted(flags, key=str) for f in flags[point])
         entries.append(LogEntry("other", "", "", "", "", None, "", rest, "flags of the run"))
     return tuple(entries)
 
@@ -129,7 +133,7 @@ def _not_read_before(
     race: Race,
     point: str | None,
     passed: set[str],
-    flags: dict[str, tuple[LogFlag, ...]],
+    flags: dict[PointRef, tuple[LogFlag, ...]],
 ) -> None:
     """Points of the course before `point` (None: to the finish) not yet in the log and
     not passed: each gets a 'not read' entry for the witnesses."""
@@ -148,7 +152,7 @@ def _not_read_before(
                 "",
                 None,
                 "",
-                flags.pop(p.id, ()),
+                flags.pop(PointRef(p.id), ()),
                 f"not read by the timing: {WITNESS}",
             )
         )
@@ -181,20 +185,11 @@ def _with_hourly(timed: list[LogEntry], zero: int, tz: ZoneInfo) -> list[LogEntr
     return out
 
 
-def _flags_by_point(flags: list[dict[str, Any]]) -> dict[str, tuple[LogFlag, ...]]:
-    found: dict[str, list[LogFlag]] = {}
+def _flags_by_point(flags: Iterable[RunnerFlag]) -> dict[PointRef, tuple[LogFlag, ...]]:
+    found: dict[PointRef, list[LogFlag]] = {}
     for f in flags:
-        if not isinstance(f, dict):
-            continue
-        point = str(f.get("point") or "")
-        found.setdefault(point, []).append(
-            LogFlag(
-                point,
-                str(f.get("code") or ""),
-                str(f.get("status") or ""),
-                "" if f.get("confidence") is None else str(f.get("confidence")),
-                compact(f.get("evidence")),
-            )
+        found.setdefault(f.point, []).append(
+            LogFlag(str(f.point), f.code, f.status, str(f.confidence), compact(dict(f.evidence)))
         )
     return {k: tuple(v) for k, v in found.items()}
 

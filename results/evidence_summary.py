@@ -12,6 +12,7 @@ from results.pages import record_line, split_rows
 from results.site import environment
 from timing.config import Race
 from timing.engine import Engine
+from timing.report import flag_json
 from timing.results import Result
 from timing.store import DirectorAction, RawRead
 from timing.times import format_duration, iso_local
@@ -138,14 +139,14 @@ def summary_of(
         tuple(read_groups),
         len(reads),
         sum(len(p.crossings) for p in result.passings),
-        tuple(_flag(f) for f in result.flags if isinstance(f, dict)),
+        tuple(_flag(flag_json(f, engine.event.timezone)) for f in result.flags),
         tuple(_decision(a) for a in actions),
         tuple(
             (rid, f"{engine.event.readers[rid].clock_offset_s:+g} s")
             for rid in seen_readers
             if rid in engine.event.readers
         ),
-        tuple(record_line(x).text for x in result.records if isinstance(x, dict)),
+        tuple(record_line(x).text for x in result.records),
     )
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from timing.config import Race
 from timing.engine import RaceResults
+from timing.report import claim_json
 from timing.results import Result
 from timing.times import format_duration, iso_local
 
@@ -89,10 +90,11 @@ def _row(
         at = {s.point: format_duration(s.chip_time_ms) or "" for s in r.splits}
         laps = []
     finished = iso_local(r.finish_ms, tz) if r.finish_ms is not None else ""
+    claims = [claim_json(x) for x in r.records]
     records = "; ".join(
         " ".join(str(x.get(k) or "") for k in ("scope", "verdict")).strip()
-        for x in r.records
-        if isinstance(x, dict) and x.get("scope")
+        for x in claims
+        if x.get("scope")
     )
     return [
         race.id,

@@ -5,15 +5,16 @@ with its Jinja2 template and writes it at `page.path`. Every link a page holds i
 relative to the site's root; templates prefix it with `page.root`, so the site works
 from any folder, a web server or `file://`.
 
-What the public sees of validation: only flags the director confirmed, and the reason
-given for a DQ. The full evidence is in the record evidence pack.
+What the public sees of validation: only flags the director confirmed (the one rule,
+`timing.flags.is_public`), and the reason given for a DQ. The full evidence is in the
+record evidence pack.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -23,6 +24,7 @@ from results.format import category_key, format_distance, format_km, format_pace
 from results.record_lines import RecordLine, record_book_line, record_line
 from timing.config import Race
 from timing.engine import EventResults, RaceResults
+from timing.flags import RunnerFlag, is_public
 from timing.folder import EventFolder
 from timing.records import Record
 from timing.report import state_text
@@ -30,7 +32,6 @@ from timing.results import Result
 from timing.store import DirectorAction
 from timing.times import format_duration
 
-PUBLIC_FLAG_STATUSES = frozenset({"confirmed", "dq"})
 FLAG_LABELS = {
     "FORWARD_FACING": "ran facing forwards",
     "WRONG_WAY": "crossed the mat against the course",
@@ -310,7 +311,7 @@ def result_row(r: Result, base: str, dq_reason: str) -> ResultRow:
         f"{base}/categories/{slug(p.category)}.html",
         search_key(p.name, p.bib, p.club),
         flags,
-        tuple(record_line(x) for x in r.records if isinstance(x, dict)),
+        tuple(record_line(x) for x in r.records),
         dq_reason if r.status == "DQ" else "",
         str(r.laps_completed) if r.laps_completed is not None else "",
         format_km(r.distance_m) if r.distance_m is not None else "",
@@ -336,23 +337,22 @@ def split_rows(r: Result) -> tuple[SplitRow, ...]:
     return tuple(rows)
 
 
-def public_flags(flags: Iterable[Any]) -> tuple[FlagLine, ...]:
-    """The flags the director confirmed (or turned into a DQ), as the public sees them."""
+def public_flags(flags: Iterable[object]) -> tuple[FlagLine, ...]:
+    """The flags the public sees (`is_public`), as lines. A flag is the engine's value or
+    its JSON form (a results.json read back); anything else is no flag."""
     shown = []
     for flag in flags:
-        if not isinstance(flag, dict):
+        if isinstance(flag, RunnerFlag):
+            code, point, status = flag.code, str(flag.point), flag.status
+            decision = flag.decision.reason if flag.decision else ""
+        elif isinstance(flag, Mapping):
+            code, point = str(flag.get("code") or ""), str(flag.get("point") or "")
+            status, decision = str(flag.get("status") or ""), _decision_text(flag.get("decision"))
+        else:
             continue
-        if str(flag.get("status") or "").lower() not in PUBLIC_FLAG_STATUSES:
-            continue
-        code = str(flag.get("code") or "")
-        shown.append(
-            FlagLine(
-                code,
-                FLAG_LABELS.get(code, code.replace("_", " ").lower()),
-                str(flag.get("point") or ""),
-                _decision_text(flag.get("decision")),
-            )
-        )
+        if is_public(status):
+            label = FLAG_LABELS.get(code, code.replace("_", " ").lower())
+            shown.append(FlagLine(code, label, point, decision))
     return tuple(shown)
 
 

@@ -3,10 +3,11 @@ with the faster unratified marks beside it, and a record book row."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from timing.records import Record
+from timing.records import Record, RecordClaim, margin_text, mark_text
 from timing.times import format_duration
 
 
@@ -44,7 +45,23 @@ class RecordLine:
         return "; ".join((text, *self.beside))
 
 
-def record_line(record: dict[str, Any]) -> RecordLine:
+def record_line(record: RecordClaim | Mapping[str, Any]) -> RecordLine:
+    """A claim as its line; a claim in its JSON form (a results.json read back) is read
+    key by key, whatever it holds."""
+    if isinstance(record, RecordClaim):
+        held = record.record
+        return RecordLine(
+            held.scope,
+            " ".join(x for x in (held.sex, held.category) if x),
+            format_duration(held.time_ms) or "",
+            held.holder,
+            margin_text(record.margin_ms),
+            record.verdict,
+            record.claim or "",
+            held.ratified_by,
+            tuple(mark_text(m) for m in record.better),
+        )
+
     def text(key: str) -> str:
         value = record.get(key)
         return "" if value is None else str(value)

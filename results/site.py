@@ -35,7 +35,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from results.errors import ResultsError, SiteRefused
 from results.exports import json_bytes, race_csv, race_json
 from results.pages import (
-    PUBLIC_FLAG_STATUSES,
     STATUS_LABELS,
     Page,
     RacePage,
@@ -43,6 +42,7 @@ from results.pages import (
     public_flags,
 )
 from timing.engine import EventResults
+from timing.flags import is_public
 from timing.folder import EventFolder
 from timing.report import results_json
 from timing.store import DirectorAction
@@ -88,11 +88,7 @@ def public_json(data: dict[str, Any]) -> dict[str, Any]:
             "results": [
                 {
                     **r,
-                    "flags": [
-                        f
-                        for f in r["flags"]
-                        if str(f.get("status", "")).lower() in PUBLIC_FLAG_STATUSES
-                    ],
+                    "flags": [f for f in r["flags"] if is_public(str(f.get("status", "")))],
                 }
                 for r in race["results"]
             ],

@@ -21,6 +21,7 @@ from timing.config import Race
 from timing.engine import Engine
 from timing.errors import TimingError
 from timing.flags import check_code, flag_status
+from timing.point_refs import PointRef
 from timing.records import SCOPES
 
 STATUSES = ("DNS", "DNF", "DQ", "")  # "" returns a runner to the computed status
@@ -100,7 +101,7 @@ def check(
         _str(payload, "point", "the tap's point")
         return
     if kind in ("gun", "close", "lifecycle"):
-        race = engine.races.get(payload.get("race") if isinstance(payload.get("race"), str) else "")
+        race = engine.event.race(payload["race"]) if isinstance(payload.get("race"), str) else None
         if race is None:
             raise ActionError(f"race: unknown race {payload.get('race')!r}")
         if kind == "lifecycle":
@@ -122,10 +123,10 @@ def check(
         _str(payload, "chip", "a chip")
         if payload.get("side", "front") not in SIDES:
             raise ActionError("side: front, back or add")
-    person = engine.people.get(target)
+    person = engine.person(target)
     if person is None:
         raise ActionError(f"bib: unknown bib {target!r}")
-    race = engine.races[person.race]
+    race = engine.race(person.race)
     if kind == "void_crossing":
         _str(payload, "chip", "the crossing's chip")
         _int(payload, "read_id", "a read of the crossing")
@@ -170,7 +171,7 @@ def _check_lap_action(kind: str, race: Race, payload: dict[str, Any]) -> None:
         raise ActionError(f"race {race.id!r} is not a lap race")
     if kind == "lap":
         point = payload.get("point")
-        if not isinstance(point, str) or "@" not in point:
+        if not isinstance(point, str) or not PointRef.parse(point).is_crossing:
             raise ActionError("point: the crossing is required: the SHORT_LAP flag's point")
         if not isinstance(payload.get("lap", True), bool):
             raise ActionError("lap: true (count the crossing as a lap) or false")

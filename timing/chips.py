@@ -30,6 +30,7 @@ from timing.config import Point, Race, Validation
 from timing.crossings import Crossing, LineKey
 from timing.flags import CHIP_SEPARATED, FORWARD_FACING, Flag
 from timing.passings import Passing
+from timing.point_refs import PointRef
 
 if TYPE_CHECKING:
     from timing.validation import Runner
@@ -116,7 +117,7 @@ def _facing(
         return None
     return Flag(
         FORWARD_FACING,
-        point.id,
+        PointRef(point.id),
         min(0.99, confidence),
         {
             "segment_from": previous or "gun",
@@ -178,7 +179,7 @@ def apart(race: Race, alone: Alone, settings: Validation) -> tuple[int, Flag] | 
             point = race.points[index]
             return index, Flag(
                 CHIP_SEPARATED,
-                point.id,
+                PointRef(point.id),
                 0.95 if gap > 2 * limit_ms else 0.75,
                 {
                     "kind": "apart",
@@ -223,7 +224,7 @@ def _lost(runner: Runner, alone: Alone, settings: Validation) -> tuple[int, Flag
                 confidence = 0.5 + 0.15 * below
                 return later[0], Flag(
                     CHIP_SEPARATED,
-                    point.id,
+                    PointRef(point.id),
                     min(0.99, confidence),
                     {
                         "kind": "lost",

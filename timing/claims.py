@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from timing.config import Event, Race
-from timing.records import LOCAL_SCOPES, SCOPES, Record, RecordBook, record_json, verdict
+from timing.records import LOCAL_SCOPES, SCOPES, Record, RecordBook, RecordClaim, verdict
 from timing.results import Result
 
 
@@ -41,27 +41,28 @@ def records_of(
     book: RecordBook,
     confirmation: RecordConfirmation | None,
     watch_margin: float,
-) -> None:
-    """Set `result.records` (finishers) and `result.on_record_pace` (on course)."""
+) -> tuple[tuple[RecordClaim, ...], tuple[str, ...]]:
+    """The result's record claims (a finisher) and the scopes it is on record pace for
+    (on course)."""
     person = result.participant
-    result.records, result.on_record_pace = [], []
     time_ms = result.rank_time(race.ranking)
     projected = result.projected_finish_ms
     if race.is_timed:
-        return  # a distance in a time, not a time over a distance: no record book row
+        return (), ()  # a distance in a time, not a time over a distance: no book row
     if (result.status != "FIN" or time_ms is None) and projected is None:
-        return
+        return (), ()
     applicable = book.applicable(
         race.distance_m, person.sex, person.category, person.nation, exclude_bib=person.bib
     )
     if projected is not None:
         # "On record pace" only from a projection of two splits or more, none in doubt.
         along = [sp for sp in result.splits if 0 < sp.distance_m < race.distance_m]
-        if len(along) >= 2 and not any(f["status"] == "open" for f in result.flags):
+        if len(along) >= 2 and not any(f.status == "open" for f in result.flags):
             scopes = (r.scope for r in applicable if projected < r.time_ms)
-            result.on_record_pace = list(dict.fromkeys(scopes))
-        return
+            return (), tuple(dict.fromkeys(scopes))
+        return (), ()
     assert time_ms is not None
+    claims = []
     for record in applicable:
         found = verdict(time_ms, record.time_ms, watch_margin)
         if found is None:
@@ -73,8 +74,9 @@ def records_of(
             if confirmation is not None and record.scope in confirmation.covers:
                 local = record.scope in LOCAL_SCOPES
                 claim = "confirmed" if local else "pending ratification"
-        better = book.better_marks(record)
-        result.records.append(record_json(record, time_ms - record.time_ms, found, claim, better))
+        better = tuple(book.better_marks(record))
+        claims.append(RecordClaim(record, time_ms - record.time_ms, found, claim, better))
+    return tuple(claims), ()
 
 
 def confirmed_records(
@@ -98,13 +100,13 @@ def confirmed_records(
         assert time_ms is not None
         scopes = [s for s in confirmation.covers if s in LOCAL_SCOPES]
         keys = {
-            (r["scope"], r["sex"], r["category"])
-            for r in result.records
-            if r["scope"] in scopes and r["verdict"] in ("broken", "equalled")
+            (c.record.scope, c.record.sex, c.record.category)
+            for c in result.records
+            if c.record.scope in scopes and c.beats
         }
         if confirmation.scopes is not None:
             mine = book.applicable(race.distance_m, person.sex, person.category, person.nation, bib)
-            held = {r["scope"] for r in result.records} | {r.scope for r in mine}
+            held = {c.scope for c in result.records} | {r.scope for r in mine}
             for scope in scopes:
                 if scope not in held:  # the first record of its kind
                     category = person.category if scope == "age-group" else ""

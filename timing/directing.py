@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from timing.claims import RecordConfirmation
 from timing.config import Race
 from timing.flags import SHORT_LAP, Decision, DecisionError, FlagKey, check_code, flag_status
+from timing.point_refs import PointRef, point_ref
 from timing.records import SCOPES
 
 if TYPE_CHECKING:
@@ -72,6 +73,9 @@ class DirectorInputs:
             "_dirty_keys",
             "_dirty_bibs",
             "_dirty_races",
+            "_results",
+            "_given",
+            "_touched",
         ):
             setattr(twin, name, copy.copy(getattr(self, name)))
         twin.manual = {bib: list(v) for bib, v in self.manual.items()}
@@ -79,9 +83,7 @@ class DirectorInputs:
         twin.prefer = {bib: dict(v) for bib, v in self.prefer.items()}
         twin.extra_chips = {bib: list(v) for bib, v in self.extra_chips.items()}
         twin.unknown = {chip: copy.deepcopy(u) for chip, u in self.unknown.items()}
-        # Ranking sets places on the results: the twin ranks copies of its own.
-        twin._results = {bib: copy.copy(r) for bib, r in self._results.items()}
-        twin._ranked = {}
+        twin._ranked = {}  # results are values: the twin shares them until it ranks anew
         twin._dirty_races = set(self.races)
         return twin
 
@@ -225,7 +227,7 @@ class DirectorInputs:
         self: Engine,
         bib: str,
         code: str,
-        point: str | None,
+        point: str | PointRef | None,
         status: str,
         by: str,
         reason: str = "",
@@ -233,10 +235,11 @@ class DirectorInputs:
     ) -> None:
         """A director's decision on the flag (bib, code, point): open, dismissed or
         confirmed (also "dismiss", "confirm", "dq", "reopen"). It is kept whether or not
-        validation raises the flag now, and joins it whenever it does."""
+        validation raises the flag now, and joins it whenever it does. `point` is the
+        flag's point, or its text form ("10k", "track@10:23:45.6")."""
         if bib not in self.people:
             raise DecisionError(f"unknown bib {bib!r}")
-        key = (check_code(code), point or "")
+        key = (check_code(code), point_ref(point))
         decision = Decision(flag_status(status), by, at_ms, reason)
         self.decisions.setdefault(bib, {})[key] = decision
         self._dirty_bibs.add(bib)
@@ -274,7 +277,7 @@ class DirectorInputs:
     def confirm_lap(
         self: Engine,
         bib: str,
-        point: str,
+        point: str | PointRef,
         by: str,
         reason: str,
         at_ms: int = 0,

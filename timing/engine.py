@@ -10,12 +10,16 @@ Each runner's result carries the validation flags (with the director's decisions
 them), the records it breaks, equals or comes within `watch_margin` of, and, while on
 course, a projected finish. Records the director confirms from the event's own results
 join the record book for everyone else (`confirm_record`).
+
+A snapshot handed out never changes (`timing/snapshot.py`); a runner whose result comes
+out the same keeps the previous snapshot's object. Code outside the engine asks its
+questions (`owner_of`, `gun_of`, ...: `timing/questions.py`), not its dicts.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from dataclasses import dataclass, field
+from dataclasses import replace
 
 from timing.chips import alone_passings, apart
 from timing.claims import confirmed_records, records_of
@@ -27,44 +31,20 @@ from timing.folder import EventFolder
 from timing.lap_checks import validate_laps
 from timing.laps import LapRule, bind_laps, lap_result, min_lap_ms, rank_laps
 from timing.participants import Participant
-from timing.passings import Fastest, Passing, bind, bind_all, race_lines
+from timing.passings import Fastest, Passing, antenna_lines, bind, bind_all, race_lines
+from timing.point_refs import PointRef
 from timing.projection import project_ms
+from timing.questions import EngineQuestions
 from timing.records import Record, RecordBook, load_world_bests, merge_records
-from timing.results import Result, rank, runner_result
+from timing.results import Contradiction, Result, rank, runner_result
+from timing.snapshot import EventResults, RaceResults, UnknownChip
 from timing.validation import Runner, allowed_ms, skipped_checks, two_chips, validate
 
 # A journalled read as the engine takes it: (id, reader, chip, antenna, time ms, rssi).
 ReadRow = tuple[int, str, str, int, int, float | None]
 
 
-@dataclass(slots=True)
-class UnknownChip:
-    chip: str
-    reads: int = 0
-    first_ms: int = 0
-    last_ms: int = 0
-    readers: set[str] = field(default_factory=set)
-
-
-@dataclass(frozen=True, slots=True)
-class RaceResults:
-    race: Race
-    results: list[Result]
-    skipped_checks: list[dict[str, str]] = field(default_factory=list)  # {"code", "reason"}
-    min_lap_ms: int | None = None  # a lap race: the shortest lap that counts (full lap)
-    # The results' lifecycle: (live / provisional / official, since, protest window end).
-    state: tuple[str, int | None, int | None] = ("live", None, None)
-
-
-@dataclass(frozen=True, slots=True)
-class EventResults:
-    races: list[RaceResults]
-    unknown_chips: list[UnknownChip]
-    reads: int
-    crossings: int
-
-
-class Engine(DirectorInputs):
+class Engine(DirectorInputs, EngineQuestions):
     def __init__(self, folder: EventFolder, passing_span_ms: int = 30_000) -> None:
         self.folder = folder
         self.event = folder.event
@@ -75,7 +55,7 @@ class Engine(DirectorInputs):
         self.spotters = {p.bib: p for p in folder.participants if p.is_spotter}
         self.races = {r.id: r for r in self.event.races}
         self.lines_by_race = {r.id: race_lines(r) for r in self.event.races}
-        self.line_of = self._line_map()
+        self.line_of = antenna_lines(self.event.races)
         self.point_order = {
             r.id: {p.id: i for i, p in enumerate(r.points)} for r in self.event.races
         }
@@ -108,19 +88,9 @@ class Engine(DirectorInputs):
         self._dirty_races: set[str] = set(self.races)
         self._results: dict[str, Result] = {}
         self._ranked: dict[str, list[Result]] = {}
-
-    def _line_map(self) -> dict[tuple[str, int], LineKey]:
-        """Each (reader, antenna) to the line it belongs to; lines include oncoming panels."""
-        line_of: dict[tuple[str, int], LineKey] = {}
-        for race in self.event.races:
-            for point in race.points:
-                groups = [*point.lines().values()]
-                if point.oncoming:
-                    groups.append(point.oncoming)
-                for antennas in groups:
-                    for antenna in antennas:
-                        line_of[(point.reader, antenna)] = (point.reader, antennas)
-        return line_of
+        self._given: dict[str, Result] = {}  # bib -> the Result the last results() gave
+        self._touched: set[str] = set()  # bibs whose Result may differ from _given
+        self._crossing_count = 0  # of all chips, voided ones too
 
     # ---- input -------------------------------------------------------------------
 
@@ -173,22 +143,6 @@ class Engine(DirectorInputs):
 
     # ---- output ------------------------------------------------------------------
 
-    def gun_ms(self, person: Participant) -> int:
-        race = self.races[person.race]
-        wave = race.wave(person.wave)
-        assert wave is not None  # checked when the folder was loaded
-        return self.gun_override.get((race.id, wave.id), wave.gun_ms)
-
-    def chip_crossings(self, chip: str) -> list[Crossing]:
-        """The chip's crossings the director did not void."""
-        found: list[Crossing] = []
-        voided = self.voided
-        for line in sorted(self.chip_lines.get(chip, ())):
-            for crossing in self.crossings.get((chip, line), ()):
-                if not voided or voided.isdisjoint(crossing.read_ids):
-                    found.append(crossing)
-        return found
-
     def _by_chip(self, person: Participant) -> tuple[dict[str, list[Crossing]], list[Crossing]]:
         """A runner's crossings by chip, and all of them (added chips included)."""
         chips = self.chips_of(person.bib)
@@ -196,26 +150,17 @@ class Engine(DirectorInputs):
         return by_chip, [c for chip in chips for c in by_chip[chip]]
 
     def results(self) -> EventResults:
-        """Bring everything the inputs since the last call touched up to date."""
-        for key in self._dirty_keys:
-            chip, line = key
-            self.crossings[key] = cluster(chip, line, self.buckets[key], self.window_ms)
-            bib = self.owner.get(chip)
-            if bib is not None and bib in self.people:  # spotters have no result
-                self._dirty_bibs.add(bib)
-        self._dirty_keys.clear()
-        for bib in self._dirty_bibs:
-            person = self.people[bib]
-            self._results[bib] = self._runner(person)
-            self._dirty_races.add(person.race)
-        self._dirty_bibs.clear()
-        self._settle_records()
-        for race_id in self._dirty_races:
-            mine = [r for r in self._results.values() if r.participant.race == race_id]
-            race = self.races[race_id]
-            ranked = rank_laps(mine, race) if race.is_lap_race else rank(mine, race.ranking)
-            self._ranked[race_id] = ranked
-        self._dirty_races.clear()
+        """Bring everything the inputs since the last call touched up to date; say which
+        runners' results changed since the last call."""
+        self._update()
+        changed: dict[str, set[str]] = {}
+        given, current = self._given, self._results
+        for bib in self._touched:
+            result = current[bib]
+            if result is not given.get(bib):
+                changed.setdefault(result.participant.race, set()).add(bib)
+                given[bib] = result
+        self._touched.clear()
         return EventResults(
             [
                 RaceResults(
@@ -224,18 +169,59 @@ class Engine(DirectorInputs):
                     skipped_checks(race, self.book),
                     self.min_lap_ms.get(race.id),
                     self.state_of(race.id),
+                    frozenset(changed.get(race.id, ())),
                 )
                 for race in self.event.races
             ],
-            sorted(self.unknown.values(), key=lambda u: u.chip),
+            sorted((u.copy() for u in self.unknown.values()), key=lambda u: u.chip),
             self.read_count,
-            sum(len(c) for c in self.crossings.values()),
+            self._crossing_count,
         )
 
     def result_of(self, bib: str) -> Result | None:
-        """One runner's result, up to date."""
-        self.results()
+        """One runner's result, up to date (what `results()` says changed stays to say)."""
+        self._update()
         return self._results.get(bib)
+
+    def _update(self) -> None:
+        for key in self._dirty_keys:
+            chip, line = key
+            found = cluster(chip, line, self.buckets[key], self.window_ms)
+            self._crossing_count += len(found) - len(self.crossings.get(key, ()))
+            self.crossings[key] = found
+            bib = self.owner.get(chip)
+            if bib is not None and bib in self.people:  # spotters have no result
+                self._dirty_bibs.add(bib)
+        self._dirty_keys.clear()
+        for bib in self._dirty_bibs:
+            person = self.people[bib]
+            self._results[bib] = self._runner(person)
+            self._dirty_races.add(person.race)
+        self._touched |= self._dirty_bibs
+        self._dirty_bibs.clear()
+        self._settle_records()
+        for race_id in self._dirty_races:
+            mine = [r for r in self._results.values() if r.participant.race == race_id]
+            race = self.races[race_id]
+            ranked = rank_laps(mine, race) if race.is_lap_race else rank(mine, race.ranking)
+            self._ranked[race_id] = self._keep(ranked)
+        self._dirty_races.clear()
+
+    def _keep(self, ranked: list[Result]) -> list[Result]:
+        """The results as they stand, each the previous snapshot's object if equal to it."""
+        given, current, touched = self._given, self._results, self._touched
+        kept = []
+        for result in ranked:
+            bib = result.participant.bib
+            before = given.get(bib)
+            if result is not before:  # recomputed or placed anew: the same after all?
+                if result == before:
+                    result = before
+                if result is not current[bib]:
+                    current[bib] = result
+                    touched.add(bib)
+            kept.append(result)
+        return kept
 
     def _runner(self, person: Participant) -> Result:
         race = self.races[person.race]
@@ -264,24 +250,17 @@ class Engine(DirectorInputs):
         override = self.status_override.get(person.bib)
         closed = self.is_closed(race, gun)
         result = runner_result(person, race, gun, passings, override, closed)
-        result.unexplained = binding.unexplained
-        result.contradictions = [
-            {"point": race.points[i].id, "manual_ms": m, "chip_ms": c, "counts": counts}
-            for i, m, c, counts in binding.contradictions
-        ]
         zero = result.start_ms if result.start_ms is not None else gun
         runner = Runner(
-            person, race, gun, zero, passings, result.splits, by_chip, alone, self._read_times
+            person, race, gun, zero, passings, list(result.splits), by_chip, alone, self._read_times
         )
         flags = validate(runner, settings, self.book)
-        self._decide(result, flags, override)
-        if result.status == "RUN":
-            projected = project_ms(result.splits, race.distance_m, settings.riegel_exponent)
-            if projected is not None and race.ranking == "gun":
-                projected += zero - gun
-            result.projected_finish_ms = projected
-        self._records_of(result)
-        return result
+        contradictions = tuple(
+            Contradiction(race.points[i].id, m, c, counts)
+            for i, m, c, counts in binding.contradictions
+        )
+        unexplained = tuple(binding.unexplained)
+        return self._finish(result, flags, override, zero, unexplained, contradictions)
 
     def _fastest(self, sex: str) -> Fastest:
         """The fastest a runner of this sex may cover a length: record pace, Riegel-
@@ -300,7 +279,7 @@ class Engine(DirectorInputs):
         gun = self.gun_ms(person)
         decisions = self.decisions.get(person.bib, {})
 
-        def confirmed(code: str) -> frozenset[str]:
+        def confirmed(code: str) -> frozenset[PointRef]:
             return frozenset(
                 point
                 for (c, point), d in decisions.items()
@@ -324,28 +303,59 @@ class Engine(DirectorInputs):
         result = lap_result(person, race, gun, binding, override, partial, closed)
         zero = result.start_ms if result.start_ms is not None else gun
         runner = Runner(
-            person, race, gun, zero, result.passings, result.splits, by_chip, None, self._read_times
+            person,
+            race,
+            gun,
+            zero,
+            list(result.passings),
+            list(result.splits),
+            by_chip,
+            None,
+            self._read_times,
         )
-        flags = validate_laps(runner, binding, result.laps, settings, self.book)
-        self._decide(result, flags, override)
-        if result.status == "RUN" and not race.is_timed:
-            projected = project_ms(result.splits, race.distance_m, settings.riegel_exponent)
-            if projected is not None and race.ranking == "gun":
-                projected += zero - gun
-            result.projected_finish_ms = projected
-        self._records_of(result)
-        return result
+        flags = validate_laps(runner, binding, list(result.laps), settings, self.book)
+        return self._finish(result, flags, override, zero)
 
-    def _decide(self, result: Result, flags: list[Flag], override: str | None) -> None:
-        """Join the director's decisions to the flags; a confirmed `dq_on` code is a DQ."""
+    def _finish(
+        self,
+        result: Result,
+        flags: list[Flag],
+        override: str | None,
+        zero: int,
+        unexplained: tuple[Crossing, ...] = (),
+        contradictions: tuple[Contradiction, ...] = (),
+    ) -> Result:
+        """The result with its flags (a confirmed `dq_on` code is a DQ), its projected
+        finish while on course, and its records."""
         race = self.races[result.participant.race]
         decisions = self.decisions.get(result.bib, {})
-        result.flags = decided_flags(
-            flags, decisions, self.event.timezone, self.point_order[race.id]
-        )
-        confirmed = {f["code"] for f in result.flags if f["status"] == "confirmed"}
+        decided = decided_flags(flags, decisions, self.point_order[race.id])
+        status = result.status
+        confirmed = {f.code for f in decided if f.status == "confirmed"}
         if override is None and confirmed & set(self.event.dq_on):
-            result.status = "DQ"
+            status = "DQ"
+        projected = None
+        if status == "RUN" and not race.is_timed:
+            exponent = self.event.validation.riegel_exponent
+            projected = project_ms(result.splits, race.distance_m, exponent)
+            if projected is not None and race.ranking == "gun":
+                projected += zero - result.gun_ms
+        if (status, decided, unexplained, contradictions, projected) != (
+            result.status,
+            result.flags,
+            result.unexplained,
+            result.contradictions,
+            result.projected_finish_ms,
+        ):
+            result = replace(
+                result,
+                status=status,
+                flags=decided,
+                unexplained=unexplained,
+                contradictions=contradictions,
+                projected_finish_ms=projected,
+            )
+        return self._with_records(result)
 
     def _read_times(self, crossing: Crossing) -> list[int]:
         bucket = self.buckets.get((crossing.chip, crossing.line), [])
@@ -356,10 +366,15 @@ class Engine(DirectorInputs):
 
     # ---- records -------------------------------------------------------------------
 
-    def _records_of(self, result: Result) -> None:
+    def _with_records(self, result: Result) -> Result:
+        """The result with its records against the book as it stands (itself if the
+        same)."""
         race = self.races[result.participant.race]
         confirmation = self.confirmations.get(result.bib)
-        records_of(result, race, self.book, confirmation, self.event.watch_margin)
+        records, pace = records_of(result, race, self.book, confirmation, self.event.watch_margin)
+        if records == result.records and pace == result.on_record_pace:
+            return result
+        return replace(result, records=records, on_record_pace=pace)
 
     def _settle_records(self) -> None:
         """Put confirmed records of this event into the book until it stops changing
@@ -372,6 +387,9 @@ class Engine(DirectorInputs):
                 return
             self._event_records = records
             self.book = RecordBook([*self.base_records, *records])
-            for result in self._results.values():
-                self._records_of(result)
+            for bib, result in self._results.items():
+                again = self._with_records(result)
+                if again is not result:
+                    self._results[bib] = again
+                    self._touched.add(bib)
             self._dirty_races.update(self.races)

@@ -3,25 +3,28 @@
 A flag is a verdict of one check on one runner at one point, with its evidence and a
 confidence. Validation re-runs whenever reads arrive; a director's decision is kept
 apart, keyed by (bib, code, point), and joined to the flag each time, so re-running
-validation never loses it. In the results JSON a flag is
+validation never loses it. The engine hands each runner's flags out as `RunnerFlag`
+values (status "open", "dismissed" or "confirmed", and the decision if any); the
+results JSON (`timing/report.py`) writes one as
 
     {"code": "WRONG_WAY", "point": "10k", "status": "open", "confidence": 0.95,
      "evidence": {...}, "decision": null}
 
-and, once decided, `status` is "dismissed" or "confirmed" and `decision` is
-{"by", "at", "reason"}. In a lap race a flag on one crossing of the lap line has
-`point` "<lap point id>@<time of day of the crossing, HH:MM:SS.s>" (`timing/laps.py`):
-the crossing's own time names it, so it keeps its decision whatever is counted before.
+with `decision` {"by", "at", "reason"} once decided. In a lap race a flag on one
+crossing of the lap line points at that crossing (`timing/point_refs.py`).
+
+What the public sees of validation is one rule, `is_public`: a flag the director
+confirmed. Open or dismissed suspicions are for the director only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from timing.errors import TimingError
-from timing.times import iso_local
+from timing.point_refs import PointRef
 
 FORWARD_FACING = "FORWARD_FACING"
 WRONG_WAY = "WRONG_WAY"
@@ -60,10 +63,12 @@ class DecisionError(TimingError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Flag:
+    """What a check raises."""
+
     code: str
-    point: str
+    point: PointRef
     confidence: float
-    evidence: dict[str, Any]
+    evidence: dict[str, Any]  # the check's own facts, JSON-ready; never changed once raised
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,34 @@ class Decision:
     reason: str
 
 
-FlagKey = tuple[str, str]  # (code, point), under the runner's bib
+FlagKey = tuple[str, PointRef]  # (code, point), under the runner's bib
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerFlag:
+    """A flag as a runner's result carries it: raised (or kept by a confirmation) and
+    joined to the director's decision on it."""
+
+    code: str
+    point: PointRef
+    status: str  # one of FLAG_STATUSES
+    confidence: float  # to two places
+    evidence: Mapping[str, Any]
+    decision: Decision | None = None
+
+    @property
+    def public(self) -> bool:
+        return is_public(self.status)
+
+
+def is_public(status: str) -> bool:
+    """Whether the public sees a flag of this status: only once the director confirmed it
+    (a DQ on a flag is a confirmation)."""
+    return status.strip().lower() == "confirmed"
+
+
+def public_flags(flags: Iterable[RunnerFlag]) -> tuple[RunnerFlag, ...]:
+    return tuple(f for f in flags if f.public)
 
 
 def flag_status(word: str) -> str:
@@ -94,10 +126,9 @@ def check_code(code: str) -> str:
 def decided_flags(
     flags: list[Flag],
     decisions: dict[FlagKey, Decision],
-    tz: ZoneInfo,
     point_order: dict[str, int],
-) -> list[dict[str, Any]]:
-    """One runner's flags as JSON, each with the director's decision on it.
+) -> tuple[RunnerFlag, ...]:
+    """One runner's flags, each with the director's decision on it.
 
     A confirmed flag that validation no longer raises (the reads changed since) stays,
     because the director's word stands; other decisions wait for their flag to return.
@@ -107,34 +138,17 @@ def decided_flags(
     for flag in flags:
         raised.add((flag.code, flag.point))
         decision = decisions.get((flag.code, flag.point))
-        out.append(_json(flag.code, flag.point, flag.confidence, flag.evidence, decision, tz))
+        status = decision.status if decision else "open"
+        out.append(
+            RunnerFlag(
+                flag.code, flag.point, status, round(flag.confidence, 2), flag.evidence, decision
+            )
+        )
     for (code, point), decision in decisions.items():
         if decision.status == "confirmed" and (code, point) not in raised:
-            out.append(_json(code, point, 0.0, {"raised": False}, decision, tz))
-    # Lap flags ("<point>@<time of day>") sort by time after the point order.
+            out.append(RunnerFlag(code, point, "confirmed", 0.0, {"raised": False}, decision))
+    # Crossings of a lap line ("<point>@<time of day>") sort by time after the points.
     out.sort(
-        key=lambda f: (point_order.get(f["point"], -1), f["point"], FLAG_CODES.index(f["code"]))
+        key=lambda f: (point_order.get(str(f.point), -1), str(f.point), FLAG_CODES.index(f.code))
     )
-    return out
-
-
-def _json(
-    code: str,
-    point: str,
-    confidence: float,
-    evidence: dict[str, Any],
-    decision: Decision | None,
-    tz: ZoneInfo,
-) -> dict[str, Any]:
-    return {
-        "code": code,
-        "point": point,
-        "status": decision.status if decision else "open",
-        "confidence": round(confidence, 2),
-        "evidence": evidence,
-        "decision": (
-            {"by": decision.by, "at": iso_local(decision.at_ms, tz), "reason": decision.reason}
-            if decision
-            else None
-        ),
-    }
+    return tuple(out)

@@ -10,7 +10,8 @@
   its oncoming panel and CHIP_SEPARATED ("apart": both chips over the line seconds
   apart) on every counted crossing, as on the road.
 
-A flag on a crossing has the crossing's key as its `point` ("track@10:23:45.6").
+A flag on a crossing points at it by its key (`timing/point_refs.py`); the evidence
+names crossings in their text form ("track@10:23:45.6").
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from timing.flags import (
 )
 from timing.laps import LapBinding, min_lap_record
 from timing.passings import Passing
+from timing.point_refs import PointRef
 from timing.records import RecordBook
 from timing.results import Lap
 from timing.times import format_duration
@@ -55,7 +57,7 @@ def validate_laps(
         _Crossing(passing, lap.key, lap.number, _from(laps, i))
         for i, (passing, lap) in enumerate(counted)
     ]
-    by_number = {lap.number: lap.key for lap in laps}
+    by_number = {lap.number: str(lap.key) for lap in laps}
     crossings += [
         _Crossing(s.passing, s.key, s.after_lap + 1, by_number.get(s.after_lap, "start"))
         for s in binding.short
@@ -70,7 +72,7 @@ def validate_laps(
 
 
 def _from(laps: list[Lap], index: int) -> str:
-    return laps[index - 1].key if index else "start"
+    return str(laps[index - 1].key) if index else "start"
 
 
 # ---- SHORT_LAP ----------------------------------------------------------------------
@@ -120,7 +122,14 @@ def missed_laps(
     if binding is not None and binding.late and binding.late_key is not None:
         late = binding.late[0].time_ms
         candidates.append(
-            (binding.late_key, len(laps) + 1, late, late - laps[-1].time_ms, lap_m, laps[-1].key)
+            (
+                binding.late_key,
+                len(laps) + 1,
+                late,
+                late - laps[-1].time_ms,
+                lap_m,
+                str(laps[-1].key),
+            )
         )
     flags = []
     for key, number, time_ms, lap_ms, length, previous in candidates:
@@ -207,7 +216,7 @@ def lap_pace(runner: Runner, laps: list[Lap], settings: Validation, book: Record
 @dataclass(frozen=True, slots=True)
 class _Crossing:
     passing: Passing
-    key: str
+    key: PointRef
     number: int  # the lap it is, or would be
     previous: str  # the key of the crossing before it, or "start"
 

@@ -23,22 +23,23 @@ track the runner crosses the lap line again and again, so laps bind by their own
   that very millisecond included; the ones after it do not count (but the first one
   ends a lap that MISSED_LAP checks: a lap unread just before the end shows there).
 
-Every crossing a flag can be about is named by `key`: the lap point id and the
-crossing's local time of day to the tenth, "track@10:23:45.6". It does not depend on
-what was counted before, so a director's decision stays with its crossing.
+Every crossing a flag can be about is named by `key`, a `PointRef`: the lap point id
+and the crossing's local time of day to the tenth ("track@10:23:45.6" in the JSON). It
+does not depend on what was counted before, so a director's decision stays with its
+crossing.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from timing.config import Race, Validation
 from timing.crossings import Crossing, LineKey
 from timing.participants import Participant
 from timing.passings import MANUAL_LINE, Passing, manual_crossing
+from timing.point_refs import PointRef
 from timing.records import Record, RecordBook, riegel_ms
 from timing.results import Lap, Result, Split, rank, unfinished_status
 from timing.times import pace_min_per_km
@@ -53,8 +54,8 @@ class LapRule:
     min_lap_ms: int  # for a full lap; a shorter first lap gets its share (Riegel)
     riegel_exponent: float
     end_ms: int | None = None  # a timed race: the last instant a crossing counts
-    confirmed_short: frozenset[str] = frozenset()  # SHORT_LAP keys the director counts
-    confirmed_missed: frozenset[str] = frozenset()  # MISSED_LAP keys: one lap unread before
+    confirmed_short: frozenset[PointRef] = frozenset()  # SHORT_LAP keys the director counts
+    confirmed_missed: frozenset[PointRef] = frozenset()  # MISSED_LAP keys: one lap unread
 
     def min_ms(self, race: Race, length_m: float) -> float:
         assert race.lap_m is not None
@@ -65,7 +66,7 @@ class LapRule:
 class Short:
     """A crossing of the lap line too soon after the previous lap to be one."""
 
-    key: str
+    key: PointRef
     passing: Passing
     after_lap: int  # the laps counted before it
     since_ms: int  # since the previous counted crossing (or the start)
@@ -76,18 +77,12 @@ class Short:
 class LapBinding:
     start: Passing | None = None
     laps: list[Passing] = field(default_factory=list)  # counted crossings, in order
-    keys: list[str] = field(default_factory=list)  # the key of each counted crossing
-    confirmed: set[str] = field(default_factory=set)  # keys counted as confirmed SHORT_LAPs
-    inferred: set[str] = field(default_factory=set)  # keys of crossings put back (MISSED_LAP)
+    keys: list[PointRef] = field(default_factory=list)  # the key of each counted crossing
+    confirmed: set[PointRef] = field(default_factory=set)  # confirmed SHORT_LAPs counted
+    inferred: set[PointRef] = field(default_factory=set)  # crossings put back (MISSED_LAP)
     short: list[Short] = field(default_factory=list)  # SHORT_LAP crossings, confirmed too
     late: list[Passing] = field(default_factory=list)  # after the end of a timed race
-    late_key: str | None = None
-
-
-def clock_key(point_id: str, time_ms: int, tz: ZoneInfo) -> str:
-    """`point@HH:MM:SS.s`: a crossing named by its local time of day, tenths rounded down."""
-    when = datetime.fromtimestamp(time_ms // 1000, UTC).astimezone(tz)
-    return f"{point_id}@{when:%H:%M:%S}.{time_ms % 1000 // 100}"
+    late_key: PointRef | None = None
 
 
 def min_lap_record(race: Race, book: RecordBook, settings: Validation) -> Record | None:
@@ -209,7 +204,7 @@ def bind_laps(
             break  # finished: later crossings are the cool-down
         time_ms = group.time_ms
         passing = group.passing(race, lap_index)
-        key = clock_key(point.id, time_ms, tz)
+        key = PointRef.crossing(point.id, time_ms, tz)
         if rule.end_ms is not None and time_ms > rule.end_ms:
             out.late.append(passing)
             out.late_key = key
@@ -246,7 +241,7 @@ def _unread(race: Race, count: int, after_ms: int, before_ms: int) -> int:
 def _put_back(out: LapBinding, point_id: str, index: int, time_ms: int, tz: ZoneInfo) -> None:
     """Count the unread crossing of a confirmed MISSED_LAP, at its estimated time."""
     crossing = Crossing("inferred", MANUAL_LINE, time_ms, time_ms, time_ms, 0, None, (), True)
-    key = clock_key(point_id, time_ms, tz)
+    key = PointRef.crossing(point_id, time_ms, tz)
     out.laps.append(Passing(point_id, index, time_ms, (crossing,)))
     out.keys.append(key)
     out.inferred.add(key)
@@ -289,7 +284,7 @@ def lap_result(
             )
         )
         previous_ms, previous_m = passing.time_ms, distance
-    splits = [
+    splits = tuple(
         Split(
             race.points[-1].id,
             lap.distance_m,
@@ -300,7 +295,7 @@ def lap_result(
             lap.manual or lap.inferred,
         )
         for lap in laps
-    ]
+    )
     done = len(laps)
     finish_ms = None
     if race.laps is not None and done >= race.laps:
@@ -318,20 +313,29 @@ def lap_result(
         status = "FIN"
     else:
         status = unfinished_status(passings, finish_ms, closed)
-    result = Result(
-        person, status, gun_ms, start_ms, finish_ms, gun_time, chip_time, splits, passings
-    )
-    result.laps = laps
-    result.laps_completed = done
-    result.laps_to_go = max(0, race.laps - done) if race.laps is not None else None
     covered = laps[-1].distance_m if laps else 0.0
+    end_ms = None
     if race.is_timed:
         assert race.duration_ms is not None
-        result.end_ms = gun_ms + race.duration_ms
-        result.final_partial_m = partial_m
+        end_ms = gun_ms + race.duration_ms
         covered += partial_m or 0.0
-    result.distance_m = covered
-    return result
+    return Result(
+        person,
+        status,
+        gun_ms,
+        start_ms,
+        finish_ms,
+        gun_time,
+        chip_time,
+        splits,
+        tuple(passings),
+        laps=tuple(laps),
+        laps_completed=done,
+        laps_to_go=max(0, race.laps - done) if race.laps is not None else None,
+        distance_m=covered,
+        final_partial_m=partial_m if race.is_timed else None,
+        end_ms=end_ms,
+    )
 
 
 def rank_laps(results: list[Result], race: Race) -> list[Result]:
@@ -354,20 +358,21 @@ def rank_laps(results: list[Result], race: Race) -> list[Result]:
         return (-(r.laps_completed or 0), last(r))
 
     ordered = rank(results, race.ranking, timed if race.is_timed else None, progress)
-    _laps_behind(ordered)
-    return ordered
+    return _laps_behind(ordered)
 
 
-def _laps_behind(ordered: list[Result]) -> None:
+def _laps_behind(ordered: list[Result]) -> list[Result]:
     """Laps down on the leader (the first runner with the most laps), as the line shows
     it: the leader's crossings up to the runner's own last one, less the runner's laps.
     Taken at the runner's last crossing, it is final at the line and never guessed."""
     leader = next((r for r in ordered if r.status in ("FIN", "RUN", "DNF")), None)
     times = [lap.time_ms for lap in leader.laps] if leader is not None else []
+    out = []
     for r in ordered:
-        if leader is None or r.status == "DNS" or r.laps_completed is None:
-            r.laps_behind = None
-            continue
-        upto = r.laps[-1].time_ms if r.laps else (r.start_ms or r.gun_ms)
-        ahead = bisect_right(times, upto)
-        r.laps_behind = max(0, ahead - (r.laps_completed or 0))
+        behind = None
+        if leader is not None and r.status != "DNS" and r.laps_completed is not None:
+            upto = r.laps[-1].time_ms if r.laps else (r.start_ms or r.gun_ms)
+            ahead = bisect_right(times, upto)
+            behind = max(0, ahead - (r.laps_completed or 0))
+        out.append(r if r.laps_behind == behind else replace(r, laps_behind=behind))
+    return out

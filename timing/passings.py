@@ -14,7 +14,7 @@ point, so a mistyped one never shifts the chip crossings.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from timing.config import Race
@@ -42,6 +42,20 @@ def race_lines(race: Race) -> dict[LineKey, list[int]]:
         for antennas in point.lines().values():
             lines.setdefault((point.reader, antennas), []).append(index)
     return lines
+
+
+def antenna_lines(races: Iterable[Race]) -> dict[tuple[str, int], LineKey]:
+    """Each (reader, antenna) to the line it belongs to; lines include oncoming panels."""
+    line_of: dict[tuple[str, int], LineKey] = {}
+    for race in races:
+        for point in race.points:
+            groups = [*point.lines().values()]
+            if point.oncoming:
+                groups.append(point.oncoming)
+            for antennas in groups:
+                for antenna in antennas:
+                    line_of[(point.reader, antenna)] = (point.reader, antennas)
+    return line_of
 
 
 def manual_crossing(time_ms: int) -> Crossing:

@@ -120,10 +120,10 @@ def describe(engine: Engine, kind: str, target: str, payload: dict[str, Any]) ->
     """The action in words, as its preview opens."""
     tz = engine.event.timezone
     if kind == "gun":
-        race = engine.races[payload["race"]]
+        race = engine.race(payload["race"])
         wave = race.wave(payload["wave"])
         assert wave is not None
-        old = engine.gun_override.get((race.id, wave.id), wave.gun_ms)
+        old = engine.wave_gun(race.id, wave.id)
         new = payload["time_ms"]
         return (
             f"moves the gun of {race.name} wave {wave.id} by {shift_text(new - old)} "
@@ -132,15 +132,15 @@ def describe(engine: Engine, kind: str, target: str, payload: dict[str, Any]) ->
     if kind == "tap":
         return f"records a tap at {iso_local(payload['time_ms'], tz)[11:21]}"
     if kind == "lifecycle":
-        race = engine.races[payload["race"]]
+        race = engine.race(payload["race"])
         until = payload.get("window_end_ms")
         window = f", protests until {iso_local(until, tz)[11:19]}" if until else ""
         return f"declares the results of {race.name} {payload['state']}{window}"
     if kind == "close":
-        race = engine.races[payload["race"]]
+        race = engine.race(payload["race"])
         return f"{'closes' if payload.get('closed', True) else 'reopens'} {race.name}"
     if kind == "manual_passing":
-        race = engine.races[engine.people[target].race]
+        race = engine.race_of(target)
         when = iso_local(payload["time_ms"], tz)[11:21]
         edit = " (replacing an earlier one)" if payload.get("replaces") else ""
         where = point_label(race, payload["point"])

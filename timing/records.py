@@ -26,7 +26,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from timing.errors import Problem
 from timing.textfile import read_text
@@ -60,6 +59,26 @@ class Record:
     def rank(self) -> tuple[int, int]:
         """Ratified before reported before claimed, then the faster."""
         return (STATUSES.index(self.status), self.time_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordClaim:
+    """What one result does against one record of the book (`timing/claims.py`)."""
+
+    record: Record
+    margin_ms: int  # the result's time less the record's: below 0 is faster
+    verdict: str  # broken, equalled or within margin
+    claim: str | None  # pending review, confirmed, pending ratification; None if near only
+    better: tuple[Record, ...] = ()  # faster marks of lower status, beside the record
+
+    @property
+    def scope(self) -> str:
+        return self.record.scope
+
+    @property
+    def beats(self) -> bool:
+        """Broken or equalled: a claim for the director to review."""
+        return self.verdict in ("broken", "equalled")
 
 
 def load_records(path: Path) -> tuple[list[Record], list[Problem]]:
@@ -266,46 +285,3 @@ def mark_text(record: Record) -> str:
     text = f"{record.status} {format_duration(record.time_ms)}"
     text += f" by {record.holder}" if record.holder else ""
     return f"{text}, {where}" if where else text
-
-
-def mark_json(record: Record) -> dict[str, Any]:
-    return {
-        "time": format_duration(record.time_ms),
-        "holder": record.holder,
-        "nation": record.nation,
-        "date": record.date.isoformat() if record.date else None,
-        "venue": record.venue,
-        "status": record.status,
-        "ratified_by": record.ratified_by,
-        "source": record.source,
-        "text": mark_text(record),
-    }
-
-
-def record_json(
-    record: Record,
-    margin_ms: int,
-    verdict_: str,
-    claim: str | None,
-    better: Iterable[Record] = (),
-) -> dict[str, Any]:
-    return {
-        "scope": record.scope,
-        "distance_m": record.distance_m,
-        "sex": record.sex,
-        "category": record.category,
-        "nation": record.nation,
-        "time": format_duration(record.time_ms),
-        "holder": record.holder,
-        "date": record.date.isoformat() if record.date else None,
-        "venue": record.venue,
-        "source": record.source,
-        "status": record.status,
-        "ratified_by": record.ratified_by,
-        "supersedes": record.supersedes,
-        "better_marks": [mark_json(r) for r in better],
-        "margin_ms": margin_ms,
-        "margin": margin_text(margin_ms),
-        "verdict": verdict_,
-        "claim": claim,
-    }

@@ -1,12 +1,18 @@
-"""The results JSON (a public contract) and the summary a replay ends with."""
+"""The results JSON (a public contract) and the summary a replay ends with.
+
+The engine's values (results, flags, decisions, record claims) become JSON here and
+in the pages that show them, nowhere inside the engine."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from timing.config import Race
 from timing.engine import EventResults
+from timing.flags import Decision, RunnerFlag
+from timing.records import Record, RecordClaim, margin_text, mark_text
 from timing.results import Result
 from timing.times import format_duration, iso_local
 
@@ -28,9 +34,9 @@ def results_json(
                 "name": rr.race.name,
                 "distance_m": rr.race.distance_m,
                 **race_laps_json(rr.race, rr.min_lap_ms),
-                "skipped_checks": rr.skipped_checks,
+                "skipped_checks": [{"code": s.code, "reason": s.reason} for s in rr.skipped_checks],
                 "results_state": state_json(rr.state, tz),
-                "results": [result_json(r) for r in rr.results],
+                "results": [result_json(r, tz) for r in rr.results],
             }
             for rr in results.races
         ],
@@ -71,7 +77,8 @@ def state_text(state: tuple[str, int | None, int | None], tz: Any) -> str:
     return f"Official results{at}"
 
 
-def result_json(r: Result) -> dict[str, Any]:
+def result_json(r: Result, tz: Any) -> dict[str, Any]:
+    """One runner's result; `tz` gives the times of the director's decisions."""
     p = r.participant
     return {
         "bib": p.bib,
@@ -97,10 +104,10 @@ def result_json(r: Result) -> dict[str, Any]:
             | ({"manual": True} if s.manual else {})
             for s in r.splits
         ],
-        "flags": r.flags,
-        "records": r.records,
+        "flags": [flag_json(f, tz) for f in r.flags],
+        "records": [claim_json(c) for c in r.records],
         "projected_finish": format_duration(r.projected_finish_ms),
-        "on_record_pace": r.on_record_pace,
+        "on_record_pace": list(r.on_record_pace),
         **laps_json(r),
     }
 
@@ -145,4 +152,61 @@ def laps_json(r: Result) -> dict[str, Any]:
         "lapped": r.lapped,
         "distance_m": r.distance_m,
         "final_partial_m": r.final_partial_m,
+    }
+
+
+def flag_json(flag: RunnerFlag, tz: Any) -> dict[str, Any]:
+    return {
+        "code": flag.code,
+        "point": str(flag.point),
+        "status": flag.status,
+        "confidence": flag.confidence,
+        "evidence": dict(flag.evidence),
+        "decision": decision_json(flag.decision, tz) if flag.decision else None,
+    }
+
+
+def decision_json(decision: Decision, tz: Any) -> dict[str, Any]:
+    return {"by": decision.by, "at": iso_local(decision.at_ms, tz), "reason": decision.reason}
+
+
+def claim_json(claim: RecordClaim | Mapping[str, Any]) -> dict[str, Any]:
+    """A record a result breaks, equals or comes near, with the claim on it (a claim in
+    its JSON form already, as a results.json read back holds it, stays as it is)."""
+    if not isinstance(claim, RecordClaim):
+        return dict(claim)
+    record = claim.record
+    return {
+        "scope": record.scope,
+        "distance_m": record.distance_m,
+        "sex": record.sex,
+        "category": record.category,
+        "nation": record.nation,
+        "time": format_duration(record.time_ms),
+        "holder": record.holder,
+        "date": record.date.isoformat() if record.date else None,
+        "venue": record.venue,
+        "source": record.source,
+        "status": record.status,
+        "ratified_by": record.ratified_by,
+        "supersedes": record.supersedes,
+        "better_marks": [mark_json(r) for r in claim.better],
+        "margin_ms": claim.margin_ms,
+        "margin": margin_text(claim.margin_ms),
+        "verdict": claim.verdict,
+        "claim": claim.claim,
+    }
+
+
+def mark_json(record: Record) -> dict[str, Any]:
+    return {
+        "time": format_duration(record.time_ms),
+        "holder": record.holder,
+        "nation": record.nation,
+        "date": record.date.isoformat() if record.date else None,
+        "venue": record.venue,
+        "status": record.status,
+        "ratified_by": record.ratified_by,
+        "source": record.source,
+        "text": mark_text(record),
     }

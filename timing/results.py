@@ -4,23 +4,32 @@ Gun time runs from the wave's gun, chip time from the runner's start-mat crossin
 (the gun where there is none). Places go to finishers only, by the race's ranking
 rule, compared at the written resolution (tenths, rounded down): runners with the
 same written time share a place, and the next place skips (1, 2, 2, 4).
+
+A `Result` is a value: once the engine has handed it out, nothing in it changes.
+Ranking and the record book make new Results (`dataclasses.replace`) for the runners
+whose places or records changed and keep the others as they are, the same objects, so
+a reader holding an earlier snapshot never sees it half-updated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from timing.config import Race
+from timing.crossings import Crossing
+from timing.flags import RunnerFlag
 from timing.participants import Participant
 from timing.passings import Passing
+from timing.point_refs import PointRef
+from timing.records import RecordClaim
 from timing.times import pace_min_per_km
 
 # RUN: started, not finished, and the race not closed (on course). DNF is a decision:
 # the race closed (its cutoff passed on the event clock, or the director closed it) or
 # the director's own status.
 STATUSES = ("FIN", "RUN", "DNF", "DNS", "DQ")
+ON_COURSE = "RUN"  # the one on-course status: the leaderboard and the pages read it
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +48,7 @@ class Lap:
     """One counted crossing of the lap line in a lap race (`timing/laps.py`)."""
 
     number: int  # 1 for the first crossing after the start
-    key: str  # "<lap point>@<time of day, tenths>": names the crossing in flags
+    key: PointRef  # the lap point and the crossing's time of day: names it in flags
     time_ms: int  # the instant of the crossing
     chip_time_ms: int  # from the runner's start (the gun without one)
     lap_time_ms: int  # since the previous counted crossing (the start for lap 1)
@@ -52,10 +61,20 @@ class Lap:
 
     @property
     def clock(self) -> str:
-        return self.key.rpartition("@")[2]
+        return self.key.at
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class Contradiction:
+    """A manual passing that contradicts a chip passing at the same point."""
+
+    point: str
+    manual_ms: int
+    chip_ms: int
+    counts: str  # "manual" or "chip": which one the result uses
+
+
+@dataclass(frozen=True, slots=True)
 class Result:
     participant: Participant
     status: str
@@ -64,25 +83,24 @@ class Result:
     finish_ms: int | None
     gun_time_ms: int | None
     chip_time_ms: int | None
-    splits: list[Split]
-    passings: list[Passing]
+    splits: tuple[Split, ...]
+    passings: tuple[Passing, ...]
     place: int | None = None
     place_sex: int | None = None
     place_category: int | None = None
-    flags: list[dict[str, Any]] = field(default_factory=list)
+    flags: tuple[RunnerFlag, ...] = ()
     # Crossings on a shared mat that fit no point (no split), and manual passings that
-    # contradict a chip passing at the same point ({"point", "manual_ms", "chip_ms",
-    # "counts"}): both for the director to look at.
-    unexplained: list[Any] = field(default_factory=list)
-    contradictions: list[dict[str, Any]] = field(default_factory=list)
-    records: list[dict[str, Any]] = field(default_factory=list)
+    # contradict a chip passing at the same point: both for the director to look at.
+    unexplained: tuple[Crossing, ...] = ()
+    contradictions: tuple[Contradiction, ...] = ()
+    records: tuple[RecordClaim, ...] = ()
     # Record watch, for a runner still on course: the projected race time (by the
     # race's ranking, a duration) and the scopes of the records it would beat.
     projected_finish_ms: int | None = None
-    on_record_pace: list[str] = field(default_factory=list)
+    on_record_pace: tuple[str, ...] = ()
     # Lap races only (None or empty on the road): the counted laps, what the live
     # leaderboard shows of them, and the distance covered.
-    laps: list[Lap] = field(default_factory=list)
+    laps: tuple[Lap, ...] = ()
     laps_completed: int | None = None
     laps_to_go: int | None = None  # a distance lap race: laps minus laps completed
     laps_behind: int | None = None  # laps the race's leader is ahead (lapped when >= 1)
@@ -136,11 +154,11 @@ def runner_result(
     else:
         status = unfinished_status(passings, finish_ms, closed)
     return Result(
-        person, status, gun_ms, start_ms, finish_ms, gun_time, chip_time, splits, passings
+        person, status, gun_ms, start_ms, finish_ms, gun_time, chip_time, splits, tuple(passings)
     )
 
 
-def unfinished_status(passings: list[Passing], finish_ms: int | None, closed: bool) -> str:
+def unfinished_status(passings: Sequence[Passing], finish_ms: int | None, closed: bool) -> str:
     """DNS if never seen; DNF once the race is closed or after a finish past the cutoff;
     else on course."""
     if not passings:
@@ -148,7 +166,7 @@ def unfinished_status(passings: list[Passing], finish_ms: int | None, closed: bo
     return "DNF" if closed or finish_ms is not None else "RUN"
 
 
-def _splits(race: Race, passings: list[Passing], zero: int, skip_start: bool) -> list[Split]:
+def _splits(race: Race, passings: list[Passing], zero: int, skip_start: bool) -> tuple[Split, ...]:
     splits = []
     previous_ms, previous_m = zero, 0.0
     for passing in passings[1:] if skip_start else passings:
@@ -166,7 +184,7 @@ def _splits(race: Race, passings: list[Passing], zero: int, skip_start: bool) ->
             )
         )
         previous_ms, previous_m = passing.time_ms, point.distance_m
-    return splits
+    return tuple(splits)
 
 
 def rank(
@@ -175,12 +193,12 @@ def rank(
     score: Callable[[Result], tuple[int, ...]] | None = None,
     progress: Callable[[Result], tuple[int, ...]] | None = None,
 ) -> list[Result]:
-    """Set places overall, by sex and by category; return the results in display order.
+    """The results in display order, placed overall, by sex and by category.
 
     Finishers are placed by `score` (lowest first; by default the written time) and
     share a place when it is equal; the others, on course before DNF before DQ before
-    DNS, go by
-    `progress` (by default furthest along first, then who got there first)."""
+    DNS, go by `progress` (by default furthest along first, then who got there first).
+    A result whose places change is a new Result; the others are returned as given."""
 
     def written(r: Result) -> tuple[int, ...]:
         time_ms = r.rank_time(ranking)
@@ -194,19 +212,34 @@ def rank(
     progress = progress or along
     finishers = [r for r in results if r.status == "FIN"]
     finishers.sort(key=lambda r: (score(r), r.bib))
-    _place(finishers, score, "place", lambda r: "")
-    _place(finishers, score, "place_sex", lambda r: r.participant.sex)
-    _place(finishers, score, "place_category", lambda r: r.participant.category)
-    others = [r for r in results if r.status != "FIN"]
-    for r in others:
-        r.place = r.place_sex = r.place_category = None
+    overall = _places(finishers, score, lambda r: "")
+    by_sex = _places(finishers, score, lambda r: r.participant.sex)
+    by_category = _places(finishers, score, lambda r: r.participant.category)
+    places = zip(overall, by_sex, by_category, strict=True)
+    placed = [_placed(r, place) for r, place in zip(finishers, places, strict=True)]
+    others = [  # unplaced already, nearly all of them: no call for those
+        r if r.place is None and r.place_sex is None and r.place_category is None else _placed(r)
+        for r in results
+        if r.status != "FIN"
+    ]
     order = {"RUN": 0, "DNF": 1, "DQ": 2, "DNS": 3}
     others.sort(key=lambda r: (order[r.status], progress(r), r.bib))
-    return finishers + others
+    return placed + others
 
 
-def _place(finishers: list[Result], score, attr: str, group) -> None:
+Places = tuple[int | None, int | None, int | None]  # overall, by sex, by category
+
+
+def _placed(r: Result, places: Places = (None, None, None)) -> Result:
+    if (r.place, r.place_sex, r.place_category) == places:
+        return r
+    return replace(r, place=places[0], place_sex=places[1], place_category=places[2])
+
+
+def _places(finishers: list[Result], score, group) -> list[int]:
+    """Each finisher's place within its group (ties share; the next place skips)."""
     seen: dict[str, tuple[int, tuple[int, ...] | None, int]] = {}  # group -> (count, last, place)
+    places = []
     for result in finishers:
         key = group(result)
         mine = score(result)
@@ -214,4 +247,5 @@ def _place(finishers: list[Result], score, attr: str, group) -> None:
         count += 1
         place = last_place if mine == last else count
         seen[key] = (count, mine, place)
-        setattr(result, attr, place)
+        places.append(place)
+    return places

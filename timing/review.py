@@ -65,7 +65,7 @@ def race_of(
         return race_of(engine, undone.kind, undone.target, payload_of(undone), actions)
     if kind in ("gun", "close", "lifecycle"):
         return payload.get("race")
-    person = engine.people.get(target)
+    person = engine.person(target)
     return person.race if person is not None else None
 
 
@@ -82,7 +82,7 @@ def _vet_lifecycle(
     if race_id is None:
         return
     state, _since, window_end = engine.state_of(race_id)
-    name = engine.races[race_id].name
+    name = engine.race(race_id).name
     if kind != "lifecycle":
         if state == "official":
             raise ActionError(f"{name} is official: reopen it (with a reason) to change it")
@@ -108,12 +108,13 @@ def _vet_undo(action_id: int, actions: Sequence[Journalled]) -> None:
 
 def _vet_chip(engine: Engine, bib: str, payload: dict[str, Any]) -> dict[str, Any]:
     chip = payload["chip"]
-    owner = engine.owner.get(chip)
+    owner = engine.owner_of(chip)
     if owner is not None and owner != bib:
         raise ActionError(f"chip: chip {chip} is bib {owner}'s; give it back first")
     if "side" in payload:
         return payload
-    person = engine.people[bib]
+    person = engine.person(bib)
+    assert person is not None  # checked before
     sides = ((person.chip_front, "front"), (person.chip_back, "back"))
     worn = [f"{c} ({side})" for c, side in sides if c]
     if worn:
@@ -152,7 +153,7 @@ def _vet_contradiction(engine: Engine, bib: str, payload: dict[str, Any]) -> Non
     ]
     if chip:
         tz = engine.event.timezone
-        race = engine.races[engine.people[bib].race]
+        race = engine.race_of(bib)
         raise Question(
             f"bib {bib} has a chip passing at {point_label(race, payload['point'])} at "
             f"{iso_local(chip[0].time_ms, tz)[11:21]}, this one says "
@@ -170,13 +171,13 @@ def _vet_record(engine: Engine, bib: str, payload: dict[str, Any]) -> None:
     result = engine.result_of(bib)
     if result is None:
         raise ActionError(f"bib: no result for bib {bib}")
-    open_flags = [f for f in result.flags if f["status"] == "open"]
+    open_flags = [f for f in result.flags if f.status == "open"]
     if open_flags:
         listed = ", ".join(
-            f"{f['code']} at {f['point'] or 'the race'} ({f['confidence']:.2f})" for f in open_flags
+            f"{f.code} at {str(f.point) or 'the race'} ({f.confidence:.2f})" for f in open_flags
         )
         raise ActionError(f"bib {bib} has open flags: {listed}; review them before the record")
-    claimed = {r["scope"] for r in result.records if r["verdict"] in ("broken", "equalled")}
+    claimed = {c.scope for c in result.records if c.beats}
     scope = scopes[0]
     if scope not in claimed and scope not in LOCAL_SCOPES:
         raise ActionError(f"scopes: bib {bib} breaks or equals no {scope} record")

@@ -36,6 +36,7 @@ from timing.flags import (
 )
 from timing.participants import Participant
 from timing.passings import Passing
+from timing.point_refs import PointRef
 from timing.records import Record, RecordBook, riegel_ms
 from timing.results import Split
 from timing.times import format_duration, pace_min_per_km
@@ -66,35 +67,43 @@ def validate(runner: Runner, settings: Validation, book: RecordBook) -> list[Fla
     return flags
 
 
+@dataclass(frozen=True, slots=True)
+class SkippedCheck:
+    """A check a race's set-up cannot run, and why."""
+
+    code: str
+    reason: str
+
+
 def two_chips(race: Race, person: Participant) -> bool:
     return "back" in race.chips and bool(person.chip_back)
 
 
-def skipped_checks(race: Race, book: RecordBook) -> list[dict[str, str]]:
+def skipped_checks(race: Race, book: RecordBook) -> tuple[SkippedCheck, ...]:
     """The checks a race's set-up cannot run, with why (in the race's JSON)."""
-    skipped = []
+    skipped: list[SkippedCheck] = []
     lap_point = race.lap_point
     if "back" not in race.chips:
         reason = "one-chip race: facing and chip separation need a front and a back chip"
-        skipped += [{"code": FORWARD_FACING, "reason": reason}]
-        skipped += [{"code": CHIP_SEPARATED, "reason": reason}]
+        skipped += [SkippedCheck(FORWARD_FACING, reason)]
+        skipped += [SkippedCheck(CHIP_SEPARATED, reason)]
     elif lap_point is not None and not lap_point.oncoming:
-        skipped += [{"code": FORWARD_FACING, "reason": "the lap line has no oncoming panel"}]
+        skipped += [SkippedCheck(FORWARD_FACING, "the lap line has no oncoming panel")]
     elif not any(p.oncoming for p in race.points):
-        skipped += [{"code": FORWARD_FACING, "reason": "no point has an oncoming panel"}]
+        skipped += [SkippedCheck(FORWARD_FACING, "no point has an oncoming panel")]
     if lap_point is not None and not lap_point.is_gate:
         reason = "the lap line is not a gate (upstream + downstream)"
-        skipped += [{"code": WRONG_WAY, "reason": reason}]
+        skipped += [SkippedCheck(WRONG_WAY, reason)]
     elif not any(p.is_gate for p in race.points):
-        skipped += [{"code": WRONG_WAY, "reason": "no point is a gate (upstream + downstream)"}]
+        skipped += [SkippedCheck(WRONG_WAY, "no point is a gate (upstream + downstream)")]
     if lap_point is not None:
         reason = "a lap race has no intermediate point: MISSED_LAP checks every lap"
-        skipped += [{"code": MISSED_SPLIT, "reason": reason}]
+        skipped += [SkippedCheck(MISSED_SPLIT, reason)]
     elif len(race.points) < 3:
-        skipped += [{"code": MISSED_SPLIT, "reason": "no intermediate point"}]
+        skipped += [SkippedCheck(MISSED_SPLIT, "no intermediate point")]
     if not any(r.scope == "world" and not r.category for r in book.records):
-        skipped += [{"code": IMPLAUSIBLE_PACE, "reason": "no world record in the record book"}]
-    return sorted(skipped, key=lambda s: FLAG_CODES.index(s["code"]))
+        skipped += [SkippedCheck(IMPLAUSIBLE_PACE, "no world record in the record book")]
+    return tuple(sorted(skipped, key=lambda s: FLAG_CODES.index(s.code)))
 
 
 # ---- WRONG_WAY ----------------------------------------------------------------------
@@ -128,7 +137,7 @@ def wrong_way(runner: Runner, settings: Validation) -> list[Flag]:
         flags.append(
             Flag(
                 WRONG_WAY,
-                point.id,
+                PointRef(point.id),
                 confidence,
                 {
                     "downstream_minus_upstream_s": {s: round(g, 2) for s, g in told.items()},
@@ -172,7 +181,7 @@ def implausible_pace(runner: Runner, settings: Validation, book: RecordBook) -> 
                 flags.append(
                     Flag(
                         IMPLAUSIBLE_PACE,
-                        split.point,
+                        PointRef(split.point),
                         min(0.99, 0.6 + 4 * faster),
                         {
                             "from": previous_point or "gun",
@@ -274,7 +283,7 @@ def _missed(
         likely, confidence = "missed read", max(0.05, 0.4 - 2 * (ratio - threshold))
     return Flag(
         MISSED_SPLIT,
-        point.id,
+        PointRef(point.id),
         confidence,
         {
             "likely": likely,

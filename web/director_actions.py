@@ -233,9 +233,9 @@ def _point_of(live: LiveService, bib: str, value: str) -> str:
     race_id, sep, point = value.partition("/")
     if not sep:
         return value
-    person = live.engine.people.get(bib)
+    person = live.engine.person(bib)
     if person is not None and person.race != race_id:
-        race = live.engine.races[person.race]
+        race = live.engine.race(person.race)
         raise ActionError(f"point: bib {bib} runs {race.name}, not race {race_id!r}")
     return point
 

@@ -8,6 +8,7 @@ from typing import Any
 from readers.counts import LineCounts
 from timing.actions import in_effect
 from timing.preview import point_label
+from timing.report import claim_json, flag_json
 from timing.times import iso_local
 from web.live import LiveService
 
@@ -49,18 +50,18 @@ def dashboard_data(live: LiveService) -> dict[str, Any]:
     ]
     results = [(rr.race, r) for rr in live.results.races for r in rr.results]
     claims = [
-        {"bib": r.participant.bib, "name": r.participant.name, "race": race.id, **record}
+        {"bib": r.participant.bib, "name": r.participant.name, "race": race.id, **claim_json(c)}
         for race, r in results
-        for record in r.records
-        if record.get("verdict") in ("broken", "equalled")
+        for c in r.records
+        if c.beats
     ]
     flags = [
         {
             "bib": r.participant.bib,
             "name": r.participant.name,
-            **f,
-            "where": point_label(race, f["point"]) if f["point"] else race.name,
-            "evidence_text": evidence_words(f["evidence"]),
+            **flag_json(f, tz),
+            "where": point_label(race, str(f.point)) if str(f.point) else race.name,
+            "evidence_text": evidence_words(dict(f.evidence)),
         }
         for race, r in results
         for f in r.flags
@@ -81,11 +82,11 @@ def dashboard_data(live: LiveService) -> dict[str, Any]:
         {
             "bib": r.participant.bib,
             "name": r.participant.name,
-            "where": point_label(race, c["point"]),
-            "point": f"{race.id}/{c['point']}",
-            "manual": iso_local(c["manual_ms"], tz)[11:21],
-            "chip": iso_local(c["chip_ms"], tz)[11:21],
-            "counts": c["counts"],
+            "where": point_label(race, c.point),
+            "point": f"{race.id}/{c.point}",
+            "manual": iso_local(c.manual_ms, tz)[11:21],
+            "chip": iso_local(c.chip_ms, tz)[11:21],
+            "counts": c.counts,
         }
         for race, r in results
         for c in r.contradictions
@@ -94,7 +95,7 @@ def dashboard_data(live: LiveService) -> dict[str, Any]:
         {
             "id": race.id,
             "name": race.name,
-            "closed": race.id in live.engine.closed,
+            "closed": live.engine.is_race_closed(race.id),
             "state": live.engine.state_of(race.id)[0],
             "waves": [
                 {
@@ -128,7 +129,7 @@ def dashboard_data(live: LiveService) -> dict[str, Any]:
 
 
 def gun_of(live: LiveService, race_id: str, wave: Any) -> str:
-    gun = live.engine.gun_override.get((race_id, wave.id), wave.gun_ms)
+    gun = live.engine.wave_gun(race_id, wave.id)
     return iso_local(gun, live.folder.event.timezone)[11:19]
 
 

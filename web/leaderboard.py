@@ -12,14 +12,14 @@ from typing import Any
 from results.format import point_name
 from timing.config import Race
 from timing.engine import EventResults, RaceResults
-from timing.results import Result
+from timing.flags import public_flags
+from timing.results import ON_COURSE, Result
 from timing.times import format_duration
 
 Row = dict[str, Any]
-ON_COURSE = "RUN"  # the status a row shows for a runner still on course
 # What a phone shows of a row at a glance; the other columns are a tap away.
 PHONE_KEYS = frozenset({"place", "name", "last_split", "time", "laps", "distance"})
-RowCache = dict[str, tuple[Result, tuple[Any, ...], Row]]  # bib -> (result, inputs, row)
+RowCache = dict[str, tuple[Result, Any, Row]]  # bib -> (result, leader time at its point, row)
 
 
 def race_rows(
@@ -54,18 +54,10 @@ def race_rows(
     for pos, r in enumerate(ordered, start=1):
         running = r.status == ON_COURSE
         last = r.passings[-1].index if r.passings else None
-        # A row is a function of these: rebuild it only when one of them changed (the
-        # engine makes a new Result for each runner it recomputes; places are set on it).
-        key = (
-            r.place,
-            r.place_sex,
-            r.place_category,
-            running,
-            leader_at.get(last),
-            r.status,
-            tuple(r.on_record_pace) if r.on_record_pace else (),
-            tuple([f.get("status") for f in r.flags]) if r.flags else (),
-        )
+        # A row is a function of its Result, which the engine hands out frozen (a runner
+        # whose result, places included, did not change keeps the same object), and of
+        # the leader's time at the runner's last point (its gap).
+        key = leader_at.get(last)
         cached = cache.get(r.participant.bib) if cache is not None else None
         if cached is not None and cached[0] is r and cached[1] == key:
             row = cached[2] if cached[2]["pos"] == pos else {**cached[2], "pos": pos}
@@ -135,7 +127,7 @@ def _runner_fields(race: Race, r: Result, pos: int, running: bool) -> Row:
         "club": p.club,
         "nation": p.nation,
         "status": shown_status(r, running),
-        "flags": [f.get("code") for f in r.flags if f.get("status") == "confirmed"],
+        "flags": [f.code for f in public_flags(r.flags)],
         "race": race.id,
     }
 

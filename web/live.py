@@ -359,7 +359,7 @@ class LiveService:
         latest = [
             (crossings[-1], chip, line)
             for chip, line in self._new_keys
-            if (crossings := engine.crossings.get((chip, line)))
+            if (crossings := engine.crossings_at(chip, line))
         ]
         for last, chip, line in sorted(latest, key=lambda c: (c[0].time_ms, c[1])):
             # A crossing still growing (more reads arrived) replaces its earlier entry.
@@ -372,7 +372,7 @@ class LiveService:
                     "first_ms": last.first_ms,
                     "time_ms": last.time_ms,
                     "chip": chip,
-                    "bib": engine.owner.get(chip),
+                    "bib": engine.owner_of(chip),
                     "reader": line[0],
                     "antennas": list(line[1]),
                     "reads": last.reads,

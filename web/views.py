@@ -12,7 +12,8 @@ from typing import Any
 from results.format import category_key, format_distance, format_short, matches, search_key
 from results.pages import split_rows
 from timing.config import Race
-from timing.report import result_json, state_json, state_text
+from timing.flags import public_flags
+from timing.report import flag_json, result_json, state_json, state_text
 from timing.results import Result
 from timing.store import now_ms
 from timing.times import format_duration, iso_local
@@ -43,9 +44,7 @@ def event_view(live: LiveService) -> dict[str, Any]:
                 "waves": [
                     {
                         "id": w.id,
-                        "gun": iso_local(
-                            live.engine.gun_override.get((race.id, w.id), w.gun_ms), event.timezone
-                        ),
+                        "gun": iso_local(live.engine.wave_gun(race.id, w.id), event.timezone),
                     }
                     for w in race.waves
                 ],
@@ -71,7 +70,7 @@ def leaderboard_view(
     ]
     end_ms = None
     if race.duration_ms is not None:
-        guns = [live.engine.gun_override.get((race.id, w.id), w.gun_ms) for w in race.waves]
+        guns = [live.engine.wave_gun(race.id, w.id) for w in race.waves]
         end_ms = min(guns) + race.duration_ms
     return {
         "race": {
@@ -119,9 +118,10 @@ def athlete_view(live: LiveService, bib: str, director: bool = False) -> dict[st
         return None
     race = live.folder.event.race(result.participant.race)
     assert race is not None  # every result belongs to a race of the event
-    data = result_json(result)
+    tz = live.folder.event.timezone
+    data = result_json(result, tz)
     if not director:  # spectators see flags only as the director decided them
-        data["flags"] = [f for f in data["flags"] if f.get("status") == "confirmed"]
+        data["flags"] = [flag_json(f, tz) for f in public_flags(result.flags)]
     row = find_row(live, race.id, bib)
     if row is not None:
         data["status"] = row["status"]
@@ -272,10 +272,10 @@ def record_alerts(live: LiveService, race: Race, results: list[Result]) -> list[
         name = f"{r.participant.name} ({r.participant.bib})"
         for watch in record_watch(live.engine.book, race, r):
             alerts.append(f"{name} is on {watch['scope']}-record pace: {watch['against']}")
-        for record in r.records:
-            if record.get("verdict") in ("broken", "equalled"):
+        for claim in r.records:
+            if claim.beats:
                 alerts.append(
-                    f"{name} has {record['verdict']} the {record.get('scope')} record"
-                    f" ({record.get('claim') or 'to be confirmed'})"
+                    f"{name} has {claim.verdict} the {claim.scope} record"
+                    f" ({claim.claim or 'to be confirmed'})"
                 )
     return alerts

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,9 @@ from tests.results.conftest import GENERATED
 from tests.results.htmlcheck import check_page, table
 from tests.timing.builders import EVENT_TOML, person, write_folder
 from timing.engine import Engine
+from timing.flags import Decision, RunnerFlag
 from timing.folder import EventFolder, load_folder
+from timing.point_refs import PointRef
 from timing.store import DirectorAction
 
 SCRIPT = '<script>alert("pwned")</script>'
@@ -72,20 +75,28 @@ def hostile(tmp_path: Path) -> tuple[EventFolder, Engine]:
 def publish(folder: EventFolder, engine: Engine, out: Path, actions=()) -> Path:
     results = engine.results()
     (half,) = [rr for rr in results.races if rr.race.id == "half"]
-    by_bib = {r.bib: r for r in half.results}
-    by_bib["101"].flags = [
-        {
-            "code": "FORWARD_FACING",
-            "point": "10k",
-            "status": "confirmed",
-            "confidence": 0.9,
-            "evidence": {"front_reads": 12, "back_reads": 2},
-            "decision": {"who": "director", "reason": "video <i>shows</i> it"},
-        },
-        {"code": "MISSED_SPLIT", "point": "10k", "status": "open", "evidence": {}},
-        {"code": "WRONG_WAY", "point": "finish", "status": "dismissed", "decision": "reader echo"},
-    ]
-    by_bib["102"].records = [
+    decision = Decision("confirmed", "director", 0, "video <i>shows</i> it")
+    flags = (
+        RunnerFlag(
+            "FORWARD_FACING",
+            PointRef("10k"),
+            "confirmed",
+            0.9,
+            {"front_reads": 12, "back_reads": 2},
+            decision,
+        ),
+        RunnerFlag("MISSED_SPLIT", PointRef("10k"), "open", 0.5, {}),
+        RunnerFlag(
+            "WRONG_WAY",
+            PointRef("finish"),
+            "dismissed",
+            0.9,
+            {},
+            Decision("dismissed", "director", 0, "reader echo"),
+        ),
+    )
+    # Claims in their JSON form, whatever the records work writes: rendered defensively.
+    records = (
         {
             "scope": "course",
             "time": "1:31:40.0",
@@ -93,9 +104,12 @@ def publish(folder: EventFolder, engine: Engine, out: Path, actions=()) -> Path:
             "margin": "0:58:15.0",
             "verdict": "new record",
         },
-        {"scope": "world"},  # whatever else the records work writes, rendered defensively
-    ]
-    publish_site(out, folder, results, 0, GENERATED, actions)
+        {"scope": "world"},
+    )
+    hostile = {"101": {"flags": flags}, "102": {"records": records}}
+    rows = [replace(r, **hostile.get(r.bib, {})) for r in half.results]
+    races = [replace(rr, results=rows) if rr is half else rr for rr in results.races]
+    publish_site(out, folder, replace(results, races=races), 0, GENERATED, actions)
     return out
 
 

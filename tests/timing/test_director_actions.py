@@ -14,6 +14,7 @@ from timing.actions import ActionError, check, replay_actions, take
 from timing.engine import Engine
 from timing.folder import EventFolder, load_folder
 from timing.preview import compare, describe
+from timing.report import claim_json
 from timing.review import Question, vet
 from timing.store import DirectorAction
 
@@ -204,7 +205,7 @@ def test_a_record_is_confirmed_one_at_a_time_and_never_with_open_flags(tmp_path:
     engine = Engine(folder)
     engine.add_reads(reads.rows)
     journal = Journal(engine)
-    (course,) = by_bib(engine)["101"].records
+    (course,) = map(claim_json, by_bib(engine)["101"].records)
     assert course["claim"] == "pending review"
     with pytest.raises(ActionError, match="open flags: MISSED_SPLIT at 10k"):
         journal.act("record", "101", {"decision": "confirm", "scopes": ["course"]})
@@ -214,7 +215,7 @@ def test_a_record_is_confirmed_one_at_a_time_and_never_with_open_flags(tmp_path:
     with pytest.raises(ActionError, match="one record at a time"):
         journal.act("record", "101", {"decision": "confirm", "scopes": []})
     journal.act("record", "101", {"decision": "confirm", "scopes": ["course"]})
-    (course,) = by_bib(engine)["101"].records
+    (course,) = map(claim_json, by_bib(engine)["101"].records)
     assert course["claim"] == "confirmed"
 
 
@@ -337,8 +338,8 @@ def test_a_manual_passing_typed_too_early_shifts_no_chip_crossing() -> None:
     }  # 26k still at 26 km, the finish still the finish: nothing shifted
     assert abs(splits["26k"] - (at["26k"] - at["start"])) < 2_000
     assert result.status == "FIN" and result.chip_time_ms == clean["finish"]
-    assert [c["point"] for c in result.contradictions] == ["5k"]
-    assert not any(r["verdict"] == "broken" for r in result.records)
+    assert [c.point for c in result.contradictions] == ["5k"]
+    assert not any(r.verdict == "broken" for r in result.records)
 
 
 def test_a_crossing_that_fits_no_point_is_unexplained_and_makes_no_split() -> None:

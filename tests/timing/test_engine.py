@@ -106,7 +106,7 @@ def test_chip_time_from_start_mat_gun_time_from_wave(folder: EventFolder) -> Non
     assert result.passings[0].time_ms == g + 95_000
     assert result.chip_time_ms == 2 * HOUR
     assert result.gun_time_ms == 2 * HOUR + 95_000
-    data = result_json(result)
+    data = result_json(result, folder.event.timezone)
     assert data["chip_time"] == "2:00:00.0" and data["gun_time"] == "2:01:35.0"
     assert [s["point"] for s in data["splits"]] == ["10k", "finish"]
     assert data["splits"][0]["pace_min_per_km"] == pytest.approx(6.0, abs=0.01)
@@ -241,7 +241,8 @@ def _decide(engine: Engine) -> None:
 
 def _snapshot(engine: Engine) -> list:
     results = engine.results()
-    return [[result_json(r) for r in rr.results] for rr in results.races] + [
+    tz = engine.event.timezone
+    return [[result_json(r, tz) for r in rr.results] for rr in results.races] + [
         [rr.skipped_checks for rr in results.races],
         [(u.chip, u.reads) for u in results.unknown_chips],
         results.crossings,
@@ -301,10 +302,10 @@ def test_live_equals_batch_covers_flags_and_records(tmp_path: Path) -> None:
         _decide(engine)
         engine.add_reads(_race_rows(folder, seed))
         for r in engine.results().races[0].results:
-            seen.update(f["code"] for f in r.flags)
-            seen.update(f"record {x['verdict']}" for x in r.records)
-            seen.update(f"claim {x['claim']}" for x in r.records)
-            seen.update(f"flag {f['status']}" for f in r.flags)
+            seen.update(f.code for f in r.flags)
+            seen.update(f"record {x.verdict}" for x in r.records)
+            seen.update(f"claim {x.claim}" for x in r.records)
+            seen.update(f"flag {f.status}" for f in r.flags)
             seen.update(["DQ"] if r.status == "DQ" else [])
             seen.update(["projected"] if r.projected_finish_ms else [])
     expected = {
@@ -414,7 +415,7 @@ def test_live_equals_batch_in_lap_races_covers_what_it_compares(tmp_path: Path) 
         engine.add_reads(rows)
         for rr in engine.results().races:
             for r in rr.results:
-                seen.update(f"{f['code']} {f['status']}" for f in r.flags)
+                seen.update(f"{f.code} {f.status}" for f in r.flags)
                 seen.update(["lapped"] if r.lapped else [])
                 seen.update(["inferred"] if any(lap.inferred for lap in r.laps) else [])
                 seen.update(["confirmed lap"] if any(lap.confirmed for lap in r.laps) else [])

@@ -23,7 +23,7 @@ from timing.actions import ActionError, apply, check
 from timing.engine import Engine
 from timing.flags import DecisionError
 from timing.folder import EventFolder
-from timing.report import result_json, results_json
+from timing.report import claim_json, result_json, results_json
 
 LAP = 130 * SECOND  # a 400 m lap backwards at 5:25 /km: well within the records
 FIRST = 65 * SECOND  # the 200 m to the line from the 5000 m start
@@ -43,7 +43,7 @@ def run(folder: EventFolder, rows: list[tuple], act=None):
 
 
 def codes(result) -> list[tuple[str, str]]:
-    return [(f["code"], f["point"]) for f in result.flags]
+    return [(f.code, str(f.point)) for f in result.flags]
 
 
 # ---- counting -----------------------------------------------------------------------
@@ -55,13 +55,13 @@ def test_a_5000_m_from_the_200_m_mark_finishes_at_the_13th_crossing(folder: Even
     times = track.laps(1, g + FIRST, LAP, 14)  # and once more, cooling down
     _, results = run(folder, track.rows)
     r = results["1"]
-    assert r.status == "FIN" and r.place == 1 and r.flags == []
+    assert r.status == "FIN" and r.place == 1 and r.flags == ()
     assert r.laps_completed == 13 and r.laps_to_go == 0 and r.distance_m == 5000
     assert r.finish_ms == times[12] and r.chip_time_ms == times[12] - g
     assert [lap.distance_m for lap in r.laps][:3] == [200, 600, 1000]
     assert [lap.length_m for lap in r.laps][:2] == [200, 400]
     assert r.laps[0].lap_time_ms == FIRST and r.last_lap_ms == LAP
-    data = result_json(r)
+    data = result_json(r, folder.event.timezone)
     assert data["laps"][1] == {
         "lap": 2,
         "at": "10:03:15.0",
@@ -92,7 +92,7 @@ def test_a_double_read_within_the_dedupe_window_is_one_crossing(folder: EventFol
     track.laps(1, g + FIRST, LAP, 13)
     track.cross(1, g + FIRST + 3 * LAP + 2500)  # its reads within 3 s of the first: one crossing
     _, results = run(folder, track.rows)
-    assert results["1"].laps_completed == 13 and results["1"].flags == []
+    assert results["1"].laps_completed == 13 and results["1"].flags == ()
 
 
 @pytest.mark.parametrize(("after_ms", "short"), [(86_000, True), (95_000, False)])
@@ -112,10 +112,10 @@ def test_a_lap_faster_than_min_lap_s_is_a_short_lap(
         assert codes(r) == [("SHORT_LAP", key(folder, times[4]))]
         return
     (flag,) = r.flags
-    assert (flag["code"], flag["point"]) == ("SHORT_LAP", key(folder, extra))
-    assert flag["evidence"]["since_previous"] == "0:01:26.0"
-    assert flag["evidence"]["min_lap_time"] == "0:01:30.0"
-    assert flag["evidence"]["after_lap"] == 4 and flag["evidence"]["counted"] is False
+    assert (flag.code, str(flag.point)) == ("SHORT_LAP", key(folder, extra))
+    assert flag.evidence["since_previous"] == "0:01:26.0"
+    assert flag.evidence["min_lap_time"] == "0:01:30.0"
+    assert flag.evidence["after_lap"] == 4 and flag.evidence["counted"] is False
     assert r.laps_completed == 13 and r.status == "FIN"  # never counted, never deleted
 
 
@@ -132,12 +132,12 @@ def test_a_confirmed_short_lap_counts_and_results_recompute(folder: EventFolder)
     assert after.status == "FIN" and after.laps_completed == 13 and after.finish_ms == stray
     assert after.laps[-1].confirmed
     (flag,) = after.flags
-    assert flag["status"] == "confirmed" and flag["evidence"]["counted"] is True
-    assert flag["decision"]["reason"] == "the 12th was a stray read"
-    assert result_json(after)["laps"][-1]["confirmed"] is True
+    assert flag.status == "confirmed" and flag.evidence["counted"] is True
+    assert flag.decision.reason == "the 12th was a stray read"
+    assert result_json(after, folder.event.timezone)["laps"][-1]["confirmed"] is True
     engine.confirm_lap("1", key(folder, stray), "ana", "no: a stray read after all", 6_000, False)
     again = {r.bib: r for r in engine.results().races[0].results}["1"]
-    assert again.laps_completed == 12 and again.flags[0]["status"] == "dismissed"
+    assert again.laps_completed == 12 and again.flags[0].status == "dismissed"
 
 
 def test_a_missed_lap_read_is_flagged_and_the_director_puts_it_back(folder: EventFolder):
@@ -148,17 +148,17 @@ def test_a_missed_lap_read_is_flagged_and_the_director_puts_it_back(folder: Even
     r = results["2"]
     assert r.status == "RUN" and r.laps_completed == 12 and r.laps_to_go == 1
     (flag,) = r.flags
-    assert (flag["code"], flag["point"]) == ("MISSED_LAP", key(folder, times[6]))
-    evidence = flag["evidence"]
+    assert (flag.code, str(flag.point)) == ("MISSED_LAP", key(folder, times[6]))
+    evidence = flag.evidence
     assert evidence["lap"] == 6 and evidence["ratio"] == 2.0 and evidence["likely_unread"] == 1
     assert evidence["usual_lap_time"] == "0:02:10.0" and evidence["lap_time"] == "0:04:20.0"
-    assert flag["confidence"] == 0.9  # twice the usual lap
-    engine.decide_flag("2", "MISSED_LAP", flag["point"], "confirmed", "ana", "seen on video")
+    assert flag.confidence == 0.9  # twice the usual lap
+    engine.decide_flag("2", "MISSED_LAP", flag.point, "confirmed", "ana", "seen on video")
     after = {r.bib: r for r in engine.results().races[0].results}["2"]
     assert after.status == "FIN" and after.laps_completed == 13 and after.finish_ms == times[12]
     assert after.laps[5].inferred and after.laps[5].time_ms == times[5]
     (kept,) = after.flags  # no longer raised, but the director's word stands
-    assert kept["status"] == "confirmed" and kept["evidence"] == {"raised": False}
+    assert kept.status == "confirmed" and kept.evidence == {"raised": False}
 
 
 def test_a_slow_lap_under_the_ratio_is_no_missed_lap(folder: EventFolder):
@@ -170,7 +170,7 @@ def test_a_slow_lap_under_the_ratio_is_no_missed_lap(folder: EventFolder):
     for t in times:
         track.cross(1, t)
     _, results = run(folder, track.rows)
-    assert results["1"].flags == [] and results["1"].status == "FIN"
+    assert results["1"].flags == () and results["1"].status == "FIN"
 
 
 def test_a_missed_read_of_a_short_first_lap_compares_per_metre(folder: EventFolder):
@@ -179,9 +179,9 @@ def test_a_missed_read_of_a_short_first_lap_compares_per_metre(folder: EventFold
     track.laps(1, g + FIRST, LAP, 13, skip=(1,))  # the 200 m and the next 400 m as one
     _, results = run(folder, track.rows)
     (flag,) = results["1"].flags
-    assert flag["code"] == "MISSED_LAP" and flag["evidence"]["lap"] == 1
-    assert flag["evidence"]["ratio"] == 3.0 and flag["evidence"]["likely_unread"] == 1
-    assert flag["evidence"]["usual_lap_time"] == "0:01:05.0" and flag["confidence"] == 0.9
+    assert flag.code == "MISSED_LAP" and flag.evidence["lap"] == 1
+    assert flag.evidence["ratio"] == 3.0 and flag.evidence["likely_unread"] == 1
+    assert flag.evidence["usual_lap_time"] == "0:01:05.0" and flag.confidence == 0.9
 
 
 # ---- the start ----------------------------------------------------------------------
@@ -249,13 +249,13 @@ def test_timed_race_ranks_by_laps_then_time_and_adds_the_final_part_lap(folder: 
     engine.set_partial("11", 152.4)
     r = {r.bib: r for r in engine.results().races[1].results}["11"]
     assert r.final_partial_m == 152 and r.distance_m == 25 * 400 + 152
-    data = result_json(r)
+    data = result_json(r, folder.event.timezone)
     assert data["final_partial_m"] == 152 and data["laps_to_go"] is None
     with pytest.raises(DecisionError):
         engine.set_partial("11", 400)
     with pytest.raises(DecisionError):
         engine.set_partial("1", 100)  # the 5000 m is not timed
-    assert r.records == [] and r.on_record_pace == []
+    assert r.records == () and r.on_record_pace == ()
 
 
 def test_equal_laps_and_time_share_a_place(folder: EventFolder):
@@ -281,7 +281,7 @@ def test_a_lapped_runner_is_shown_as_lapped_not_as_ahead(folder: EventFolder):
     assert [r.bib for r in engine.results().races[0].results] == ["1", "2", "3", "4"]
     assert results["1"].laps_behind == 0 and results["2"].laps_behind == 1
     assert results["3"].laps_behind == 4 and results["3"].lapped
-    assert result_json(results["3"])["laps_behind"] == 4
+    assert result_json(results["3"], folder.event.timezone)["laps_behind"] == 4
 
 
 def test_lapped_finishers_are_placed_by_time(folder: EventFolder):
@@ -307,7 +307,7 @@ def test_spotters_are_known_never_ranked_and_raise_nothing(folder: EventFolder):
     engine, results = run(folder, track.rows)
     assert "9" not in results and "19" not in results
     assert engine.results().unknown_chips == []
-    assert results["1"].flags == [] and results["1"].laps_completed == 13
+    assert results["1"].flags == () and results["1"].laps_completed == 13
     assert "9" not in engine.people and "9" in engine.spotters
     with pytest.raises(ActionError, match="unknown bib"):
         check(engine, "status", "9", {"status": "DQ"})
@@ -333,10 +333,8 @@ def test_forward_facing_at_the_lap_lines_panel(folder: EventFolder):
         track.cross(1, t, facing="front" if i == 7 else "back")
     _, results = run(folder, track.rows)
     (flag,) = results["1"].flags
-    assert (flag["code"], flag["point"]) == ("FORWARD_FACING", key(folder, times[7]))
-    assert flag["evidence"]["lap"] == 8 and flag["evidence"]["segment_from"] == key(
-        folder, times[6]
-    )
+    assert (flag.code, str(flag.point)) == ("FORWARD_FACING", key(folder, times[7]))
+    assert flag.evidence["lap"] == 8 and flag.evidence["segment_from"] == key(folder, times[6])
 
 
 def test_implausible_pace_per_lap(tmp_path: Path):
@@ -351,11 +349,11 @@ def test_implausible_pace_per_lap(tmp_path: Path):
             track.cross(bib, t)
     _, results = run(folder, track.rows)
     (flag,) = results["1"].flags
-    assert (flag["code"], flag["point"]) == ("IMPLAUSIBLE_PACE", key(folder, times[5]))
-    assert flag["evidence"]["lap"] == 6 and flag["evidence"]["segment_time"] == "0:01:40.0"
+    assert (flag.code, str(flag.point)) == ("IMPLAUSIBLE_PACE", key(folder, times[5]))
+    assert flag.evidence["lap"] == 6 and flag.evidence["segment_time"] == "0:01:40.0"
     # the women's half marathon record scaled to 400 m, less 3 %
-    assert flag["evidence"]["allowed_time"] == "0:01:58.3"
-    assert results["2"].flags == []  # a man's lap allowance (the 5000 m best) is 1:17.2
+    assert flag.evidence["allowed_time"] == "0:01:58.3"
+    assert results["2"].flags == ()  # a man's lap allowance (the 5000 m best) is 1:17.2
 
 
 def test_default_min_lap_is_the_fastest_lap_the_records_allow(folder: EventFolder):
@@ -535,9 +533,9 @@ def test_a_lap_unread_just_before_the_end_of_time(folder: EventFolder):
     r = results["11"]
     assert r.laps_completed == 26
     (flag,) = r.flags
-    assert flag["code"] == "MISSED_LAP" and flag["point"] == key(folder, times[27])
-    assert flag["evidence"]["after_end"] is True and flag["evidence"]["lap"] == 27
-    engine.decide_flag("11", "MISSED_LAP", flag["point"], "confirm", "ana", "on video")
+    assert flag.code == "MISSED_LAP" and str(flag.point) == key(folder, times[27])
+    assert flag.evidence["after_end"] is True and flag.evidence["lap"] == 27
+    engine.decide_flag("11", "MISSED_LAP", flag.point, "confirm", "ana", "on video")
     after = {r.bib: r for r in engine.results().races[1].results}["11"]
     assert after.laps_completed == 27 and after.laps[-1].inferred
     assert after.laps[-1].time_ms == times[26] and after.finish_ms == times[26]
@@ -554,7 +552,7 @@ def test_a_manual_passing_at_the_lap_line_is_a_lap(folder: EventFolder):
     r = {r.bib: r for r in engine.results().races[0].results}["1"]
     assert r.laps_completed == 13 and r.status == "FIN"
     assert r.laps[6].manual and r.laps[10].manual and r.splits[6].manual
-    assert result_json(r)["laps"][6]["manual"] is True
+    assert result_json(r, folder.event.timezone)["laps"][6]["manual"] is True
 
 
 def test_a_start_point_on_a_line_of_its_own(tmp_path: Path):
@@ -599,13 +597,13 @@ def test_records_in_a_lap_race_and_a_corrected_count(tmp_path: Path):
     track.laps(11, h + 2 * SECOND + LAP, LAP, 20)
     engine, results = run(folder, track.rows)
     # On course with a SHORT_LAP flag open: no "on record pace" while it is in doubt.
-    assert results["1"].status == "RUN" and results["1"].on_record_pace == []
+    assert results["1"].status == "RUN" and results["1"].on_record_pace == ()
     engine.confirm_lap("1", key(folder, stray), "ana", "lap 12 was a stray read")
     r = {r.bib: r for r in engine.results().races[0].results}["1"]
-    (record,) = r.records
+    (record,) = map(claim_json, r.records)
     assert record["verdict"] == "broken" and record["claim"] == "pending review"
     hour = {r.bib: r for r in engine.results().races[1].results}["11"]
-    assert hour.records == [] and hour.projected_finish_ms is None  # no 400 m "record"
+    assert hour.records == () and hour.projected_finish_ms is None  # no 400 m "record"
 
 
 def test_a_missed_lap_confirmed_on_the_last_lap_makes_the_unread_crossing_the_finish(
@@ -618,8 +616,8 @@ def test_a_missed_lap_confirmed_on_the_last_lap_makes_the_unread_crossing_the_fi
     r = results["1"]
     assert r.status == "FIN" and r.finish_ms == times[13]  # the cool-down crossing, as read
     (flag,) = r.flags
-    assert flag["code"] == "MISSED_LAP" and flag["point"] == key(folder, times[13])
-    engine.decide_flag("1", "MISSED_LAP", flag["point"], "confirmed", "ana", "finish unread")
+    assert flag.code == "MISSED_LAP" and str(flag.point) == key(folder, times[13])
+    engine.decide_flag("1", "MISSED_LAP", flag.point, "confirmed", "ana", "finish unread")
     after = {r.bib: r for r in engine.results().races[0].results}["1"]
     assert after.laps_completed == 13 and after.laps[-1].inferred
     assert after.finish_ms == times[12]

@@ -24,6 +24,7 @@ from timing.records import (
     load_world_bests,
     mark_text,
 )
+from timing.report import claim_json
 
 NEW_HEADER = (
     "scope,distance_m,sex,category,time,holder,nation,date,venue,source,"
@@ -43,7 +44,7 @@ def test_the_watch_measures_against_the_best_ratified_mark(tmp_path: Path) -> No
     folder = make_folder(tmp_path, records=LINEAGE, records_header=NEW_HEADER)
     reads = Reads(folder)
     reads.race(101, segment_s=steady(2 * 3600 + 24 * 60))  # 2:24:00
-    (world,) = results(folder, reads.rows)["101"].records
+    (world,) = map(claim_json, results(folder, reads.rows)["101"].records)
     assert (world["holder"], world["time"], world["verdict"]) == (
         "Ratified Best",
         "2:25:00.0",
@@ -159,14 +160,14 @@ def test_a_5000_m_track_race_is_held_to_the_5000_m_best(tmp_path: Path) -> None:
         track.cross(1, t)
     _, found = run(folder, track.rows)
     (flag,) = found["1"].flags
-    assert (flag["code"], flag["point"]) == ("IMPLAUSIBLE_PACE", key(folder, times[6]))
-    record = flag["evidence"]["record"]
+    assert (flag.code, str(flag.point)) == ("IMPLAUSIBLE_PACE", key(folder, times[6]))
+    record = flag.evidence["record"]
     assert (record["holder"], record["distance_m"], record["time"]) == (
         "Thomas Dold",
         5000,
         "0:19:16.9",
     )
-    assert record["status"] == "reported" and flag["evidence"]["allowed_time"] == "0:01:17.1"
+    assert record["status"] == "reported" and flag.evidence["allowed_time"] == "0:01:17.1"
 
 
 def test_a_short_lap_names_the_record_its_minimum_comes_from(tmp_path: Path) -> None:
@@ -176,10 +177,10 @@ def test_a_short_lap_names_the_record_its_minimum_comes_from(tmp_path: Path) -> 
     times = track.laps(1, g + FIRST, 130 * SECOND, 13)
     track.cross(1, times[3] + 70 * SECOND)  # a crossing 70 s after lap 4: not a lap
     _, found = run(folder, track.rows)
-    (flag,) = [f for f in found["1"].flags if f["code"] == "SHORT_LAP"]
-    assert flag["evidence"]["min_lap_time"] == "0:01:17.1"
-    assert flag["evidence"]["min_lap_from"]["holder"] == "Thomas Dold"
-    assert flag["evidence"]["min_lap_from"]["distance_m"] == 5000
+    (flag,) = [f for f in found["1"].flags if f.code == "SHORT_LAP"]
+    assert flag.evidence["min_lap_time"] == "0:01:17.1"
+    assert flag.evidence["min_lap_from"]["holder"] == "Thomas Dold"
+    assert flag.evidence["min_lap_from"]["distance_m"] == 5000
 
 
 # ---- the choice, as a property ---------------------------------------------------------

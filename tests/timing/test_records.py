@@ -21,7 +21,7 @@ from timing.records import (
     merge_records,
     verdict,
 )
-from timing.report import result_json, results_json
+from timing.report import claim_json, result_json, results_json
 from timing.results import Split
 
 COURSE = (
@@ -150,19 +150,19 @@ def test_a_finisher_lists_the_records_near_their_time(tmp_path: Path) -> None:
     reads.race(101, segment_s=steady(2 * 3600 + 29 * 60))  # 2:29:00, course record 2:30:00
     reads.race(102, segment_s=steady(3 * 3600))  # nowhere near the men's records
     found = results(folder, reads.rows)
-    (course,) = found["101"].records  # the world best 2:16:03 is 9.5 % away
+    (course,) = map(claim_json, found["101"].records)  # the world best 2:16:03 is 9.5 % away
     assert course["scope"] == "course" and course["holder"] == "Maya Okafor"
     assert course["time"] == "2:30:00.0" and course["margin_ms"] == -60_000
     assert course["margin"] == "-0:01:00.0" and course["verdict"] == "broken"
     assert course["claim"] == "pending review"  # until the director reviews it
-    assert found["102"].records == []
+    assert found["102"].records == ()
 
 
 def test_watch_margin_is_configurable(tmp_path: Path) -> None:
     folder = make_folder(tmp_path, extra="[records]\nwatch_margin = 0.10\n")
     reads = Reads(folder)
     reads.race(101, segment_s=steady(2 * 3600 + 29 * 60))
-    (world,) = results(folder, reads.rows)["101"].records
+    (world,) = map(claim_json, results(folder, reads.rows)["101"].records)
     assert world["scope"] == "world" and world["verdict"] == "within margin"
     assert world["claim"] is None and world["margin"] == "+0:12:57.0"
 
@@ -172,13 +172,13 @@ def test_a_record_with_open_flags_is_pending_review(tmp_path: Path) -> None:
     reads = Reads(folder)
     reads.race(101, segment_s=steady(2 * 3600 + 29 * 60), skip=("10k",), panel=False)
     engine = Engine(folder)
-    (course,) = results(folder, reads.rows, engine)["101"].records
+    (course,) = map(claim_json, results(folder, reads.rows, engine)["101"].records)
     assert course["claim"] == "pending review"
     engine.decide_flag("101", "MISSED_SPLIT", "10k", "dismissed", "ana", "mat unplugged")
-    (course,) = results(folder, [], engine)["101"].records
+    (course,) = map(claim_json, results(folder, [], engine)["101"].records)
     assert course["claim"] == "pending review"  # a flag dismissed is no record reviewed
     engine.confirm_record("101", "ana", "checked", scopes=["course"])
-    (course,) = results(folder, [], engine)["101"].records
+    (course,) = map(claim_json, results(folder, [], engine)["101"].records)
     assert course["claim"] == "confirmed"
 
 
@@ -189,17 +189,17 @@ def test_confirmed_course_record_enters_the_book(tmp_path: Path) -> None:
     reads.race(103, segment_s=steady(2 * 3600 + 29 * 60 + 30))  # 2:29:30, F65-69
     engine = Engine(folder)
     before = results(folder, reads.rows, engine)
-    assert [r["verdict"] for r in before["103"].records] == ["broken", "broken"]
+    assert [r.verdict for r in before["103"].records] == ["broken", "broken"]
     engine.confirm_record("101", "ana", "photo finish checked", 5_000)
     after = results(folder, [], engine)
-    (mine,) = after["101"].records
+    (mine,) = map(claim_json, after["101"].records)
     assert mine["claim"] == "confirmed" and mine["holder"] == "Maya Okafor"
-    course, age = after["103"].records
+    course, age = map(claim_json, after["103"].records)
     assert course["holder"] == "Runner101 Retro" and course["verdict"] == "within margin"
     assert course["margin"] == "+0:00:30.0" and "confirmed by ana" in course["source"]
     assert age["scope"] == "age-group" and age["verdict"] == "broken"
     engine.withdraw_record("101")
-    assert [r["verdict"] for r in results(folder, [], engine)["103"].records] == [
+    assert [r.verdict for r in results(folder, [], engine)["103"].records] == [
         "broken",
         "broken",
     ]
@@ -212,7 +212,7 @@ def test_world_record_claims_wait_for_ratification(tmp_path: Path) -> None:
     engine = Engine(folder)
     engine.add_reads(reads.rows)
     engine.confirm_record("101", "ana")
-    claims = {r["scope"]: r["claim"] for r in results(folder, [], engine)["101"].records}
+    claims = {r.scope: r.claim for r in results(folder, [], engine)["101"].records}
     assert claims == {"world": "pending ratification", "course": "confirmed"}
 
 
@@ -226,7 +226,7 @@ def test_first_course_record_set_by_confirmation(tmp_path: Path) -> None:
     engine.add_reads(reads.rows)
     engine.confirm_record("102", "ana", scopes=["course"])
     found = results(folder, [], engine)
-    assert found["101"].records == [] and found["104"].records == []
+    assert found["101"].records == () and found["104"].records == ()
     assert [r.scope for r in engine.book.applicable(HALF_M, "M", "M40-44", "GBR")] == [
         "world",
         "course",
@@ -256,11 +256,11 @@ def test_record_watch_for_a_runner_on_course(tmp_path: Path) -> None:
     reads.race(103, segment_s=steady(2 * 3600 + 40 * 60), skip=("15k", "finish"))
     found = results(folder, reads.rows)
     on_course = found["101"]
-    assert on_course.status == "RUN" and on_course.records == []
+    assert on_course.status == "RUN" and on_course.records == ()
     assert on_course.projected_finish_ms == pytest.approx(8_400_000, abs=1000)
-    assert on_course.on_record_pace == ["course"]
-    assert found["103"].on_record_pace == ["age-group"]  # 2:40 beats the F65-69 3:00:00
-    data = result_json(on_course)
+    assert on_course.on_record_pace == ("course",)
+    assert found["103"].on_record_pace == ("age-group",)  # 2:40 beats the F65-69 3:00:00
+    data = result_json(on_course, folder.event.timezone)
     assert data["projected_finish"] == "2:20:00.0" and data["on_record_pace"] == ["course"]
 
 

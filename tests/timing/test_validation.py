@@ -10,8 +10,9 @@ from tests.timing.validation_race import MIN, Reads, chips_of, codes, make_folde
 from timing.engine import Engine
 from timing.flags import DecisionError
 from timing.folder import EventFolder
-from timing.report import result_json
+from timing.report import flag_json, result_json
 from timing.times import format_duration
+from timing.validation import SkippedCheck
 
 # The women's backwards half marathon record, 2:16:03, scaled to 5 km by Riegel.
 F_RECORD_5K_MS = 8_163_000 * (5000 / 21097.5) ** 1.06
@@ -23,7 +24,7 @@ def folder(tmp_path: Path) -> EventFolder:
 
 
 def flags_of(result, code: str) -> list[dict]:
-    return [f for f in result.flags if f["code"] == code]
+    return [f for f in result.flags if f.code == code]
 
 
 # ---- a clean race ---------------------------------------------------------------------
@@ -34,7 +35,7 @@ def test_a_clean_backwards_race_raises_nothing(folder: EventFolder) -> None:
     for bib in (101, 102, 103, 104):
         reads.race(bib)
     for result in results(folder, reads.rows).values():
-        assert result.status == "FIN" and result.flags == []
+        assert result.status == "FIN" and result.flags == ()
 
 
 # ---- WRONG_WAY ------------------------------------------------------------------------
@@ -49,9 +50,9 @@ def test_wrong_way_when_downstream_line_comes_first(folder: EventFolder) -> None
     found = results(folder, reads.rows)
     assert codes(found["101"]) == []
     (flag,) = flags_of(found["102"], "WRONG_WAY")
-    assert flag["point"] == "10k" and flag["confidence"] == 0.95
-    assert flag["evidence"]["downstream_minus_upstream_s"] == {"front": -1.5, "back": -1.5}
-    assert flag["status"] == "open" and flag["decision"] is None
+    assert str(flag.point) == "10k" and flag.confidence == 0.95
+    assert flag.evidence["downstream_minus_upstream_s"] == {"front": -1.5, "back": -1.5}
+    assert flag.status == "open" and flag.decision is None
 
 
 def test_wrong_way_from_one_chip_is_less_sure(folder: EventFolder) -> None:
@@ -59,7 +60,7 @@ def test_wrong_way_from_one_chip_is_less_sure(folder: EventFolder) -> None:
     when = reads.race(101, skip=("finish",))
     reads.cross(101, "finish", when["finish"], wrong_way=True, missing=(("front", "upstream"),))
     (flag,) = flags_of(results(folder, reads.rows)["101"], "WRONG_WAY")
-    assert flag["confidence"] == 0.75 and flag["evidence"]["chips_read_at_both_lines"] == 1
+    assert flag.confidence == 0.75 and flag.evidence["chips_read_at_both_lines"] == 1
 
 
 @pytest.mark.parametrize(("gap_ms", "flagged"), [(-199, False), (-200, True)])
@@ -98,9 +99,9 @@ def test_pace_allowance_edge(folder: EventFolder, delta_ms: int, flagged: bool) 
     assert bool(found) is flagged
     if flagged:
         (flag,) = found
-        assert flag["point"] == "5k" and flag["evidence"]["from"] == "start"
-        assert flag["evidence"]["record"]["holder"] == "Shantelle Gaston-Hird"
-        assert flag["evidence"]["allowed_time"] == format_duration(int(allowed))
+        assert str(flag.point) == "5k" and flag.evidence["from"] == "start"
+        assert flag.evidence["record"]["holder"] == "Shantelle Gaston-Hird"
+        assert flag.evidence["allowed_time"] == format_duration(int(allowed))
 
 
 def test_pace_uses_the_record_of_the_runners_sex(folder: EventFolder) -> None:
@@ -129,7 +130,7 @@ def test_without_world_records_the_pace_check_is_skipped(tmp_path: Path) -> None
     engine.add_reads(reads.rows)
     race = engine.results().races[0]
     assert codes(race.results[0]) == []
-    assert {"code": "IMPLAUSIBLE_PACE", "reason": "no world record in the record book"} in (
+    assert SkippedCheck("IMPLAUSIBLE_PACE", "no world record in the record book") in (
         race.skipped_checks
     )
 
@@ -141,9 +142,9 @@ def test_missed_split_with_normal_paces_is_likely_a_missed_read(folder: EventFol
     reads = Reads(folder)
     reads.race(101, skip=("10k",), panel=False)
     (flag,) = flags_of(results(folder, reads.rows)["101"], "MISSED_SPLIT")
-    assert flag["point"] == "10k" and flag["evidence"]["likely"] == "missed read"
-    assert flag["evidence"]["between"] == ["5k", "15k"]
-    assert flag["evidence"]["pace_ratio"] == 1.0 and flag["confidence"] < 0.5
+    assert str(flag.point) == "10k" and flag.evidence["likely"] == "missed read"
+    assert flag.evidence["between"] == ["5k", "15k"]
+    assert flag.evidence["pace_ratio"] == 1.0 and flag.confidence < 0.5
 
 
 @pytest.mark.parametrize(("ratio", "likely"), [(0.849, "shortcut"), (0.851, "missed read")])
@@ -153,8 +154,8 @@ def test_missed_split_shortcut_edge(folder: EventFolder, ratio: float, likely: s
     short = {"10k": 420 * 5 * ratio, "15k": 420 * 5 * ratio}
     reads.race(101, skip=("10k",), segment_s=short, panel=False)
     (flag,) = flags_of(results(folder, reads.rows)["101"], "MISSED_SPLIT")
-    assert flag["evidence"]["likely"] == likely
-    assert (flag["confidence"] >= 0.6) is (likely == "shortcut")
+    assert flag.evidence["likely"] == likely
+    assert (flag.confidence >= 0.6) is (likely == "shortcut")
 
 
 def test_a_manual_passing_clears_a_missed_split(folder: EventFolder) -> None:
@@ -188,8 +189,8 @@ def test_forward_facing_at_a_panel(folder: EventFolder) -> None:
     when = reads.race(101, skip=("10k",))
     reads.cross(101, "10k", when["10k"], facing="front")
     (flag,) = flags_of(results(folder, reads.rows)["101"], "FORWARD_FACING")
-    assert flag["point"] == "10k" and flag["confidence"] == 0.95
-    evidence = flag["evidence"]
+    assert str(flag.point) == "10k" and flag.confidence == 0.95
+    evidence = flag.evidence
     assert evidence["segment_from"] == "5k"
     assert evidence["panel"]["front"] == {"reads": 10, "peak_rssi": -52.0}
     assert evidence["panel"]["back"] == {"reads": 1, "peak_rssi": -75.0}
@@ -201,7 +202,7 @@ def test_forward_facing_without_rssi_rests_on_read_counts(folder: EventFolder) -
     when = reads.race(101, skip=("10k",), rssi=False)
     reads.cross(101, "10k", when["10k"], facing="front", rssi=False)
     (flag,) = flags_of(results(folder, reads.rows)["101"], "FORWARD_FACING")
-    assert flag["confidence"] == 0.7 and flag["evidence"]["mat_peak_order"] == []
+    assert flag.confidence == 0.7 and flag.evidence["mat_peak_order"] == []
 
 
 @pytest.mark.parametrize(("reads_", "top", "flagged"), [(4, -52.0, True), (3, -52.0, False)])
@@ -256,7 +257,7 @@ def test_one_chip_race_skips_facing_and_separation(tmp_path: Path) -> None:
     engine.add_reads(reads.rows)
     race = engine.results().races[0]
     assert codes(race.results[0]) == []
-    skipped = {s["code"]: s["reason"] for s in race.skipped_checks}
+    skipped = {s.code: s.reason for s in race.skipped_checks}
     assert set(skipped) == {"FORWARD_FACING", "CHIP_SEPARATED"}
     assert skipped["FORWARD_FACING"].startswith("one-chip race")
 
@@ -274,7 +275,7 @@ def test_chips_apart_at_one_point(folder: EventFolder, apart_ms: int, flagged: b
     found = flags_of(results(folder, reads.rows)["101"], "CHIP_SEPARATED")
     assert bool(found) is flagged
     if flagged:
-        assert found[0]["point"] == "15k" and found[0]["evidence"]["kind"] == "apart"
+        assert str(found[0].point) == "15k" and found[0].evidence["kind"] == "apart"
 
 
 def test_a_carried_chip_does_not_time_its_owner(folder: EventFolder) -> None:
@@ -286,7 +287,7 @@ def test_a_carried_chip_does_not_time_its_owner(folder: EventFolder) -> None:
         reads.cross(102, point, own[point] - 20 * MIN, chips=("back",))
     result = results(folder, reads.rows)["102"]
     (flag,) = flags_of(result, "CHIP_SEPARATED")
-    assert flag["point"] == "10k" and flag["evidence"]["timed_by"] == "front chip"
+    assert str(flag.point) == "10k" and flag.evidence["timed_by"] == "front chip"
     assert result.finish_ms == own["finish"] + 40  # the front chip's own crossing
     assert flags_of(result, "IMPLAUSIBLE_PACE") == []
 
@@ -300,8 +301,8 @@ def test_a_chip_lost_before_the_finish(folder: EventFolder) -> None:
             reads.cross(bib, point, when[point], chips=("front",))
     found = results(folder, reads.rows)
     (flag,) = flags_of(found["101"], "CHIP_SEPARATED")
-    assert flag["point"] == "15k"
-    evidence = flag["evidence"]
+    assert str(flag.point) == "15k"
+    evidence = flag.evidence
     assert evidence["kind"] == "lost" and evidence["chip"] == "back"
     assert evidence["last_read_at"] == "10k" and evidence["unread_lines"] == 4
     assert evidence["line_misses_before"] == "0/9"  # start 2, 5k 2, 10k 2 x 2 + panel
@@ -354,8 +355,8 @@ def test_a_decision_survives_revalidation(folder: EventFolder) -> None:
     engine.decide_flag("101", "WRONG_WAY", "10k", "dismissed", "ana", "marshal saw it", 1_000)
     engine.add_reads(reads.rows[-50:])
     (flag,) = flags_of(results(folder, [], engine)["101"], "WRONG_WAY")
-    assert flag["status"] == "dismissed"
-    assert flag["decision"] == {
+    assert flag.status == "dismissed"
+    assert flag_json(flag, folder.event.timezone)["decision"] == {
         "by": "ana",
         "at": "1970-01-01T01:00:01.000+01:00",
         "reason": "marshal saw it",
@@ -371,7 +372,7 @@ def test_confirmed_flag_disqualifies_only_when_the_rules_say(
     engine.add_reads(wrong_way_race(folder).rows)
     engine.decide_flag("101", "WRONG_WAY", "10k", "confirm", "ana", "video")
     result = results(folder, [], engine)["101"]
-    assert result.status == status and flags_of(result, "WRONG_WAY")[0]["status"] == "confirmed"
+    assert result.status == status and flags_of(result, "WRONG_WAY")[0].status == "confirmed"
     engine.set_status("101", "DNF")  # the director's own status wins
     assert results(folder, [], engine)["101"].status == "DNF"
 
@@ -384,7 +385,7 @@ def test_a_confirmed_flag_stays_when_validation_no_longer_raises_it(folder: Even
     engine.decide_flag("101", "MISSED_SPLIT", "10k", "confirmed", "ana", "cut the corner")
     engine.add_manual_passing("101", "10k", when["10k"])
     (flag,) = results(folder, [], engine)["101"].flags
-    assert flag["status"] == "confirmed" and flag["evidence"] == {"raised": False}
+    assert flag.status == "confirmed" and flag.evidence == {"raised": False}
 
 
 def test_bad_decisions_are_refused(folder: EventFolder) -> None:
@@ -398,7 +399,7 @@ def test_bad_decisions_are_refused(folder: EventFolder) -> None:
 
 
 def test_flags_in_the_results_json(folder: EventFolder) -> None:
-    data = result_json(results(folder, wrong_way_race(folder).rows)["101"])
+    data = result_json(results(folder, wrong_way_race(folder).rows)["101"], folder.event.timezone)
     (flag,) = data["flags"]
     assert set(flag) == {"code", "point", "status", "confidence", "evidence", "decision"}
     assert 0 <= flag["confidence"] <= 1

@@ -87,8 +87,8 @@ def _race(seed: int, root: Path) -> Outcome:
                 out.truth.add(key)
     for bib, result in results.items():
         for flag in result.flags:
-            point = "" if flag["code"] == "CHIP_SEPARATED" else flag["point"]
-            out.flagged.add((seed, bib, flag["code"], point))
+            point = "" if flag.code == "CHIP_SEPARATED" else str(flag.point)
+            out.flagged.add((seed, bib, flag.code, point))
     return out
 
 

@@ -21,7 +21,7 @@ import tomlkit
 from tests.timing.builders import HEADER as ROAD_HEADER
 from tests.timing.builders import write_folder
 from timing.folder import EventFolder, load_folder
-from timing.laps import clock_key
+from timing.point_refs import PointRef
 
 TRACK_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "track"
 LAP_M = 400.0
@@ -95,7 +95,7 @@ def gun(folder: EventFolder, race: str) -> int:
 
 def key(folder: EventFolder, time_ms: int) -> str:
     """The flag point of the crossing of the lap line at `time_ms`."""
-    return clock_key("LAP", time_ms, folder.event.timezone)
+    return str(PointRef.crossing("LAP", time_ms, folder.event.timezone))
 
 
 class Track:

@@ -177,4 +177,4 @@ def results(folder: EventFolder, rows: list[tuple], engine: Engine | None = None
 
 
 def codes(result) -> list[tuple[str, str]]:
-    return [(f["code"], f["point"]) for f in result.flags]
+    return [(f.code, str(f.point)) for f in result.flags]

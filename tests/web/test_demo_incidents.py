@@ -9,6 +9,7 @@ from readers.formats import format_names
 from readers.simulator import simulate
 from tests.web.conftest import EXAMPLE
 from timing.folder import load_folder
+from timing.report import claim_json
 from timing.store import Store
 from web.course import course_from_folder
 from web.demo import SAMPLE, _moved_starts, demo_incidents
@@ -34,11 +35,11 @@ def test_the_demo_shows_a_record_claim_and_each_kind_of_flag(tmp_path: Path) -> 
     for bib, ks in kinds.items():
         result = by_bib[bib]
         if ks == ["STEADY_PACE"]:
-            world = [x for x in result.records if x["scope"] == "world"]
+            world = [claim_json(x) for x in result.records if x.scope == "world"]
             assert result.status == "FIN" and world and world[0]["verdict"] == "broken"
             assert world[0]["claim"] == "pending review"  # until the director reviews it
         else:
-            assert ks[0] in {f["code"] for f in result.flags}, (bib, result.flags)
+            assert ks[0] in {f.code for f in result.flags}, (bib, result.flags)
 
 
 def test_demo_waves_keep_their_gaps_and_never_start_past_midnight() -> None:
