@@ -64,10 +64,10 @@ def create_app(settings: Settings) -> Litestar:
 
     def publish(channel: str, data: str) -> None:
         channels.publish(data, [channel])
-        if relay is not None:
-            relay.send(data)
 
-    live = LiveService(folder, store, publish, settings.publish_interval_s)
+    live = LiveService(
+        folder, store, publish, settings.publish_interval_s, relay.send if relay else None
+    )
 
     errors = ErrorTally()
 
@@ -78,10 +78,8 @@ def create_app(settings: Settings) -> Litestar:
             asyncio.create_task(live.run(), name="writer"),
             asyncio.create_task(live.follow(), name="follow the journal"),
         ]
-        if relay is not None:
-            tasks.append(asyncio.create_task(relay.run(), name="Redis relay"))
-            for text in live.start_messages():  # fan-out workers start over from these
-                relay.send(text)
+        if relay is not None:  # fan-out workers start over from these
+            await asyncio.to_thread(relay.send, live.start_messages())
         for task in tasks:
             task.add_done_callback(log_task_end)
         try:
@@ -91,7 +89,7 @@ def create_app(settings: Settings) -> Litestar:
                 task.remove_done_callback(log_task_end)
                 task.cancel()
             if relay is not None:
-                await relay.close()
+                relay.close()
             store.close()
             logging.getLogger().removeHandler(errors)
 

@@ -77,11 +77,14 @@ class LiveService:
         store: Store,
         publish: Callable[[str, str], None] | None = None,
         interval_s: float = 0.0,
+        relay: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.folder = folder
         self.store = store
         self.publish = publish or (lambda channel, data: None)
         self.interval_s = interval_s  # the least time between two refreshes
+        # Updates to other processes (fan-out workers), from the scoring thread.
+        self.relay = relay or (lambda texts: None)
         self.trace = trace_for("writer")
         self.engine: Engine = build_engine(folder, store)
         self.outbox = Outbox(store.engine)
@@ -188,10 +191,10 @@ class LiveService:
             self._scorable.clear()
             if not self._dirty and not self.ingest.waiting():
                 continue
-            # At most every interval_s, and idle at least as long as the last refresh
-            # took: scoring never holds the GIL more than half the time, so commits and
-            # acks keep flowing however big the field.
-            wait = ended + max(self.interval_s, took) - loop.time()
+            # At most every interval_s, and idle at least half as long as the last
+            # refresh took: scoring never holds the GIL more than two thirds of the
+            # time, so commits and acks keep flowing however big the field.
+            wait = ended + max(self.interval_s, took / 2) - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
             started = loop.time()
@@ -299,7 +302,6 @@ class LiveService:
             self.version += 1
         for race_id, text in messages:
             self.publish(channel_name(race_id), text)
-            self.trace.event("published", race=race_id, seq=self.feeds[race_id].seq, text=text)
 
     def _score(self) -> list[tuple[str, str]]:
         """Bring results up to date; return the new updates, already in the outbox."""
@@ -330,6 +332,9 @@ class LiveService:
                 entries.append(Entry(race_id, seq, "snapshot", now, feed.snapshot(now)))
             out.append((race_id, text))
         self.outbox.write(entries)
+        self.relay([text for _race, text in out])
+        for race_id, text in out:
+            self.trace.event("published", race=race_id, seq=self.feeds[race_id].seq, text=text)
         for entry in entries:
             if entry.kind == "snapshot":
                 self.outbox.prune(entry.race, entry.seq)

@@ -1,46 +1,46 @@
-"""The writer's side of fan-out over Redis: every published update, in order, to the
-event's Redis channel. Fan-out workers treat Redis as a fast signal only: an update
-lost here (Redis down, restarting) is read from the outbox by its number."""
+"""The writer's side of fan-out over Redis: every update, in order, to the event's Redis
+channel, sent from the scoring thread the moment it is in the outbox (no wait for the
+event loop). Fan-out workers treat Redis as a fast signal only: an update lost here
+(Redis down, restarting) is read from the outbox by its number, so a Redis that does
+not answer is left alone for `RETRY_S` rather than slowing the scoring."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import time
 
-from redis.asyncio import Redis
+from redis import Redis
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
-QUEUE = 10_000  # updates waiting for Redis; past that the oldest go (the outbox has them)
+TIMEOUT_S = 0.5
+RETRY_S = 1.0
 
 
 class RedisRelay:
     def __init__(self, url: str, channel: str) -> None:
-        self.redis = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        self.redis = Redis.from_url(url, socket_connect_timeout=TIMEOUT_S, socket_timeout=TIMEOUT_S)
         self.channel = channel
-        self.queue: asyncio.Queue[str] = asyncio.Queue(QUEUE)
         self.down = False
+        self._retry_at = 0.0
 
-    def send(self, text: str) -> None:
-        if self.queue.full():
-            self.queue.get_nowait()
-        self.queue.put_nowait(text)
+    def send(self, texts: list[str]) -> None:
+        """Publish, in order; called by one thread at a time (the writer's scoring)."""
+        if not texts or (self.down and time.monotonic() < self._retry_at):
+            return
+        try:
+            with self.redis.pipeline(transaction=False) as pipe:
+                for text in texts:
+                    pipe.publish(self.channel, text)
+                pipe.execute()
+        except (RedisError, OSError) as exc:
+            if not self.down:
+                log.warning("Redis unreachable (%s): fan-out workers read the outbox", exc)
+            self.down, self._retry_at = True, time.monotonic() + RETRY_S
+            return
+        if self.down:
+            log.info("Redis reachable again")
+            self.down = False
 
-    async def run(self) -> None:
-        """One connection, one message at a time: the updates reach Redis in order."""
-        while True:
-            text = await self.queue.get()
-            try:
-                await self.redis.publish(self.channel, text)
-            except (RedisError, OSError) as exc:
-                if not self.down:
-                    log.warning("Redis unreachable (%s): fan-out workers read the outbox", exc)
-                self.down = True
-                await asyncio.sleep(0.5)
-                continue
-            if self.down:
-                log.info("Redis reachable again")
-                self.down = False
-
-    async def close(self) -> None:
-        await self.redis.aclose()
+    def close(self) -> None:
+        self.redis.close()
