@@ -212,10 +212,9 @@ class LiveService:
             self.version += 1  # the director's console lists them
             return
         health.reads += fresh
-        self.trace.event(
-            "stored", reader=m.reader,
-            reads=[[e["chip"], e["time_ms"], e["received_ms"]] for e in m.entries],
-        )  # fmt: skip
+        if self.trace.on:  # per uplink message: build nothing when not tracing
+            reads = [[e["chip"], e["time_ms"], e["received_ms"]] for e in m.entries]
+            self.trace.event("stored", reader=m.reader, reads=reads)
 
     # ---- directors -------------------------------------------------------------------
 
