@@ -37,7 +37,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from timing.store import Store, now_ms
-from web.feeds import BACKLOG, Feed, parse_since
+from web.feeds import BACKLOG, ONLY_LISTEN, Feed, answer, parse_since
 from web.outbox import Entry, Outbox, channel_for
 from web.trace import trace_for
 
@@ -196,10 +196,11 @@ class Fanout:
         self.clients[race].add(ws)
         try:
             async for message in ws:
-                if message != "ping":  # spectators only listen
-                    await ws.close(1003, "spectators only listen")
+                reply = answer(message)
+                if reply is None:
+                    await ws.close(*ONLY_LISTEN)
                     return
-                await ws.send('{"type":"pong"}')
+                await ws.send(reply)
         except ConnectionClosed:
             pass
         finally:

@@ -171,6 +171,17 @@ def _same_but_pos(old: Row | None, new: Row) -> bool:
     )
 
 
+# A spectator's websocket carries "ping" (answered with PONG) and nothing else: any other
+# message closes it with ONLY_LISTEN. The writer and the fan-out workers answer alike.
+PONG = '{"type":"pong"}'
+ONLY_LISTEN = (1003, "spectators only listen")
+
+
+def answer(message: str | bytes) -> str | None:
+    """The reply to a spectator's message, or None: close the connection."""
+    return PONG if message == "ping" else None
+
+
 def parse_since(text: str | None) -> int | None:
     """A spectator's `?since=N`: ASCII digits, at most 15 of them (a sequence number
     reached in no race). Anything else is no number, and gets a fresh snapshot."""

@@ -10,7 +10,8 @@ from litestar.response import Template
 
 from timing.store import now_ms
 from web.banners import reader_banners
-from web.live import LiveService, channel_name, parse_since
+from web.feeds import ONLY_LISTEN, answer, channel_name, parse_since
+from web.live import LiveService
 from web.views import (
     announcer_view,
     athlete_view,
@@ -139,11 +140,12 @@ async def race_updates(socket: WebSocket, race_id: FromPath[str]) -> None:
         async with subscriber.run_in_background(socket.send_data):
             try:
                 while True:
-                    text = await socket.receive_text()
-                    if text != "ping":  # spectators only listen; anything else is garbage
-                        await socket.close(code=1003, reason="spectators only listen")
+                    reply = answer(await socket.receive_text())
+                    if reply is None:
+                        code, reason = ONLY_LISTEN
+                        await socket.close(code=code, reason=reason)
                         return
-                    await socket.send_text('{"type":"pong"}')
+                    await socket.send_text(reply)
             except WebSocketDisconnect:
                 return
 
