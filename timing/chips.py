@@ -24,6 +24,7 @@ import itertools
 import math
 import statistics
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from timing.config import Point, Race, Validation
@@ -177,19 +178,31 @@ def apart(race: Race, alone: Alone, settings: Validation) -> tuple[int, Flag] | 
             gap = abs(f.time_ms - b.time_ms) - limit_ms
         if gap > limit_ms:
             point = race.points[index]
-            return index, Flag(
-                CHIP_SEPARATED,
-                PointRef(point.id),
-                0.95 if gap > 2 * limit_ms else 0.75,
-                {
-                    "kind": "apart",
-                    "apart_s": round(abs(f.time_ms - b.time_ms) / 1000, 1),
-                    "first_chip": "front" if f.time_ms < b.time_ms else "back",
-                    "max_apart_s": settings.chip_gap_s,
-                    "timed_by": "front chip",
-                },
-            )
+            apart_ms = abs(f.time_ms - b.time_ms)
+            timed_by = {"timed_by": "front chip"}
+            flag = apart_flag(PointRef(point.id), gap, apart_ms, f.time_ms < b.time_ms, settings)
+            return index, replace(flag, evidence=flag.evidence | timed_by)
     return None
+
+
+def apart_flag(
+    key: PointRef,
+    gap_ms: int,
+    apart_ms: int,
+    front_first: bool,
+    settings: Validation,
+    lap: int | None = None,
+) -> Flag:
+    """CHIP_SEPARATED "apart": the two chips over one line `gap_ms` apart, more than a
+    body's two chips can be; `apart_ms` is the gap the evidence shows."""
+    limit_ms = settings.chip_gap_s * 1000
+    evidence: dict[str, object] = {"kind": "apart"} | ({} if lap is None else {"lap": lap})
+    evidence |= {
+        "apart_s": round(apart_ms / 1000, 1),
+        "first_chip": "front" if front_first else "back",
+        "max_apart_s": settings.chip_gap_s,
+    }
+    return Flag(CHIP_SEPARATED, key, 0.95 if gap_ms > 2 * limit_ms else 0.75, evidence)
 
 
 def _lost(runner: Runner, alone: Alone, settings: Validation) -> tuple[int, Flag] | None:

@@ -79,6 +79,10 @@ class Point:
         return {role: ants for role, ants in found.items() if ants}
 
 
+COURSE = "course"  # the race kinds (`timing/kinds.py`)
+TRACK = "track"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Race:
     id: str
@@ -101,6 +105,11 @@ class Race:
     def is_lap_race(self) -> bool:
         """Timed races are lap races too: both count crossings of one lap line."""
         return self.lap_m is not None
+
+    @property
+    def kind(self) -> str:
+        """"course" (points passed once each, in order) or "track" (`timing/kinds.py`)."""
+        return TRACK if self.lap_m is not None else COURSE
 
     @property
     def is_timed(self) -> bool:

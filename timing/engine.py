@@ -21,24 +21,20 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from dataclasses import replace
 
-from timing.chips import alone_passings, apart
 from timing.claims import confirmed_records, records_of
-from timing.config import Race
 from timing.crossings import BucketRead, Crossing, LineKey, cluster
 from timing.directing import CLOCK_SPAN_MS, DirectorInputs
-from timing.flags import MISSED_LAP, SHORT_LAP, Flag, decided_flags
+from timing.flags import decided_flags
 from timing.folder import EventFolder
-from timing.lap_checks import validate_laps
-from timing.laps import LapRule, bind_laps, lap_result, min_lap_ms, rank_laps
+from timing.kinds import RunnerInputs, Scored, kind_of
 from timing.participants import Participant
-from timing.passings import Fastest, Passing, antenna_lines, bind, bind_all, race_lines
-from timing.point_refs import PointRef
+from timing.passings import antenna_lines, race_lines
 from timing.projection import project_ms
 from timing.questions import EngineQuestions
 from timing.records import Record, RecordBook, load_world_bests, merge_records
-from timing.results import Contradiction, Result, rank, runner_result
+from timing.results import Result
 from timing.snapshot import EventResults, RaceResults, UnknownChip
-from timing.validation import Runner, allowed_ms, skipped_checks, two_chips, validate
+from timing.validation import skipped_checks
 
 # A journalled read as the engine takes it: (id, reader, chip, antenna, time ms, rssi).
 ReadRow = tuple[int, str, str, int, int, float | None]
@@ -75,12 +71,19 @@ class Engine(DirectorInputs, EngineQuestions):
         defaults = load_world_bests() if self.event.world_bests else []
         self.base_records = merge_records(defaults, folder.records)
         self.book = RecordBook(self.base_records)
-        # Confirmed records of this event are never world records: the fastest lap
-        # the world records allow is fixed for the engine's life.
-        self.min_lap_ms = {
-            r.id: min_lap_ms(r, self.book, self.event.validation)
+        self.kinds = {
+            r.id: kind_of(
+                r,
+                self.lines_by_race[r.id],
+                self.span_ms,
+                self.book,
+                self.event.validation,
+                self.event.timezone,
+            )
             for r in self.event.races
-            if r.is_lap_race
+        }
+        self.min_lap_ms = {  # a track's shortest lap that counts (full lap)
+            rid: kind.min_lap_ms for rid, kind in self.kinds.items() if kind.min_lap_ms is not None
         }
         self._event_records: list[Record] = []  # confirmed from this event's results
         self._dirty_keys: set[tuple[str, LineKey]] = set()
@@ -167,7 +170,7 @@ class Engine(DirectorInputs, EngineQuestions):
                     race,
                     self._ranked.get(race.id, []),
                     skipped_checks(race, self.book),
-                    self.min_lap_ms.get(race.id),
+                    self.kinds[race.id].min_lap_ms,
                     self.state_of(race.id),
                     frozenset(changed.get(race.id, ())),
                 )
@@ -202,9 +205,7 @@ class Engine(DirectorInputs, EngineQuestions):
         self._settle_records()
         for race_id in self._dirty_races:
             mine = [r for r in self._results.values() if r.participant.race == race_id]
-            race = self.races[race_id]
-            ranked = rank_laps(mine, race) if race.is_lap_race else rank(mine, race.ranking)
-            self._ranked[race_id] = self._keep(ranked)
+            self._ranked[race_id] = self._keep(self.kinds[race_id].rank(mine))
         self._dirty_races.clear()
 
     def _keep(self, ranked: list[Result]) -> list[Result]:
@@ -224,109 +225,32 @@ class Engine(DirectorInputs, EngineQuestions):
         return kept
 
     def _runner(self, person: Participant) -> Result:
+        by_chip, crossings = self._by_chip(person)
+        gun = self.gun_ms(person)
         race = self.races[person.race]
-        if race.is_lap_race:
-            return self._lap_runner(person, race)
-        settings = self.event.validation
-        by_chip, crossings = self._by_chip(person)
-        gun = self.gun_ms(person)
-        lines, span = self.lines_by_race[race.id], self.span_ms
-
-        def bind_alone(some: list[Crossing]) -> list[Passing]:
-            return bind(race, gun, some, lines, [], span)
-
-        alone = None
-        if two_chips(race, person):
-            front, back = by_chip[person.chip_front], by_chip[person.chip_back or ""]
-            alone = alone_passings(front, back, bind_alone)
-            if apart(race, alone, settings) is not None:
-                crossings = front  # the bib chip times the runner
-        manual = self.manual.get(person.bib, [])
-        prefer = self.prefer.get(person.bib)
-        binding = bind_all(
-            race, gun, crossings, lines, manual, span, self._fastest(person.sex), prefer
-        )
-        passings = binding.passings
-        override = self.status_override.get(person.bib)
-        closed = self.is_closed(race, gun)
-        result = runner_result(person, race, gun, passings, override, closed)
-        zero = result.start_ms if result.start_ms is not None else gun
-        runner = Runner(
-            person, race, gun, zero, passings, list(result.splits), by_chip, alone, self._read_times
-        )
-        flags = validate(runner, settings, self.book)
-        contradictions = tuple(
-            Contradiction(race.points[i].id, m, c, counts)
-            for i, m, c, counts in binding.contradictions
-        )
-        unexplained = tuple(binding.unexplained)
-        return self._finish(result, flags, override, zero, unexplained, contradictions)
-
-    def _fastest(self, sex: str) -> Fastest:
-        """The fastest a runner of this sex may cover a length: record pace, Riegel-
-        scaled, less the tolerance, as the pace check computes it."""
-        book, settings = self.book, self.event.validation
-
-        def fastest(length_m: float) -> float:
-            record = book.pace_reference(sex, length_m) if length_m > 0 else None
-            return allowed_ms(record, length_m, settings)[1] if record is not None else 0.0
-
-        return fastest
-
-    def _lap_runner(self, person: Participant, race: Race) -> Result:
-        settings = self.event.validation
-        by_chip, crossings = self._by_chip(person)
-        gun = self.gun_ms(person)
-        decisions = self.decisions.get(person.bib, {})
-
-        def confirmed(code: str) -> frozenset[PointRef]:
-            return frozenset(
-                point
-                for (c, point), d in decisions.items()
-                if c == code and d.status == "confirmed"
-            )
-
-        rule = LapRule(
-            self.min_lap_ms[race.id],
-            settings.riegel_exponent,
-            gun + race.duration_ms if race.duration_ms is not None else None,
-            confirmed(SHORT_LAP),
-            confirmed(MISSED_LAP),
-        )
-        manual = self.manual.get(person.bib, [])
-        lines = self.lines_by_race[race.id]
-        tz = self.event.timezone
-        binding = bind_laps(race, gun, crossings, lines, manual, self.span_ms, rule, tz)
-        override = self.status_override.get(person.bib)
-        partial = self.partials.get(person.bib)
-        closed = self.is_closed(race, gun)
-        result = lap_result(person, race, gun, binding, override, partial, closed)
-        zero = result.start_ms if result.start_ms is not None else gun
-        runner = Runner(
+        bib = person.bib
+        override = self.status_override.get(bib)
+        runner = RunnerInputs(
             person,
-            race,
             gun,
-            zero,
-            list(result.passings),
-            list(result.splits),
             by_chip,
-            None,
+            crossings,
+            self.manual.get(bib, []),
+            self.prefer.get(bib),
+            self.decisions.get(bib, {}),
+            override,
+            self.partials.get(bib),
+            self.is_closed(race, gun),
             self._read_times,
         )
-        flags = validate_laps(runner, binding, list(result.laps), settings, self.book)
-        return self._finish(result, flags, override, zero)
+        scored = self.kinds[race.id].score(runner, self.event.validation, self.book)
+        return self._finish(scored, override)
 
-    def _finish(
-        self,
-        result: Result,
-        flags: list[Flag],
-        override: str | None,
-        zero: int,
-        unexplained: tuple[Crossing, ...] = (),
-        contradictions: tuple[Contradiction, ...] = (),
-    ) -> Result:
+    def _finish(self, scored: Scored, override: str | None) -> Result:
         """The result with its flags (a confirmed `dq_on` code is a DQ), its projected
         finish while on course, and its records."""
+        result, flags, zero = scored.result, scored.flags, scored.zero_ms
+        unexplained, contradictions = scored.unexplained, scored.contradictions
         race = self.races[result.participant.race]
         decisions = self.decisions.get(result.bib, {})
         decided = decided_flags(flags, decisions, self.point_order[race.id])

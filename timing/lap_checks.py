@@ -19,11 +19,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, replace
 
-from timing.chips import PANEL_AFTER_MS, PANEL_BEFORE_MS, forward_facing, panel_line
+from timing.chips import PANEL_AFTER_MS, PANEL_BEFORE_MS, apart_flag, forward_facing, panel_line
 from timing.config import Validation
 from timing.flags import (
-    CHIP_SEPARATED,
-    IMPLAUSIBLE_PACE,
     MISSED_LAP,
     SHORT_LAP,
     Flag,
@@ -34,7 +32,14 @@ from timing.point_refs import PointRef
 from timing.records import RecordBook
 from timing.results import Lap
 from timing.times import format_duration
-from timing.validation import Runner, allowed_ms, race_record, record_ref, two_chips, wrong_way
+from timing.validation import (
+    Runner,
+    Segment,
+    implausible_pace,
+    record_ref,
+    two_chips,
+    wrong_way,
+)
 
 MIN_LAPS_FOR_MEDIAN = 3
 
@@ -49,7 +54,7 @@ def validate_laps(
         basis = record_ref(record) if record is not None else "no world record: 10 m/s"
     flags = short_laps(binding, basis)
     flags += missed_laps(runner, laps, settings, binding)
-    flags += lap_pace(runner, laps, settings, book)
+    flags += implausible_pace(runner, settings, book, lap_segments(laps))
     counted = list(zip(binding.laps, laps, strict=True))
     # Every crossing of the line, counted or too short to be a lap: how it was crossed
     # (which way, facing which way) is evidence either way.
@@ -173,41 +178,25 @@ def _panel_between(runner: Runner, after_ms: int, before_ms: int) -> str:
     return "read during the lap" if seen else "not read during the lap"
 
 
-# ---- IMPLAUSIBLE_PACE ---------------------------------------------------------------
+# ---- IMPLAUSIBLE_PACE, on the shared segment type --------------------------------------
 
 
-def lap_pace(runner: Runner, laps: list[Lap], settings: Validation, book: RecordBook) -> list[Flag]:
-    flags: list[Flag] = []
-    record = race_record(book, runner.race, runner.person.sex)
-    if record is None:
-        return flags
-    for i, lap in enumerate(laps):
-        if lap.confirmed or lap.inferred or (i and laps[i - 1].inferred) or lap.length_m <= 0:
-            continue  # a lap the director's decision made: short, or timed by estimate
-        scaled, allowed = allowed_ms(record, lap.length_m, settings)
-        if lap.lap_time_ms >= allowed:
-            continue
-        faster = (allowed - lap.lap_time_ms) / allowed
-        flags.append(
-            Flag(
-                IMPLAUSIBLE_PACE,
-                lap.key,
-                min(0.99, 0.6 + 4 * faster),
-                {
-                    "lap": lap.number,
-                    "from": _from(laps, i),
-                    "distance_m": round(lap.length_m, 1),
-                    "segment_time": format_duration(lap.lap_time_ms),
-                    "pace_min_per_km": lap.pace_min_per_km,
-                    "record_pace_time": format_duration(round(scaled)),
-                    "allowed_time": format_duration(round(allowed)),
-                    "tolerance": settings.pace_tolerance,
-                    "record": record_ref(record),
-                    "manual": lap.manual,
-                },
-            )
+def lap_segments(laps: list[Lap]) -> list[Segment]:
+    """The laps the pace check can judge: not one the director's decision made (a short
+    lap confirmed, or timed by estimate next to an unread crossing put back)."""
+    return [
+        Segment(
+            lap.key,
+            _from(laps, i),
+            lap.length_m,
+            lap.lap_time_ms,
+            lap.pace_min_per_km,
+            lap.manual,
+            lap.number,
         )
-    return flags
+        for i, lap in enumerate(laps)
+        if not (lap.confirmed or lap.inferred or (i and laps[i - 1].inferred))
+    ]
 
 
 # ---- the road checks, one crossing at a time -----------------------------------------
@@ -250,18 +239,5 @@ def chips_apart(
             gap = min(gaps)
             first = min(front, key=lambda c: c.time_ms).time_ms
             first_back = min(back, key=lambda c: c.time_ms).time_ms
-            return [
-                Flag(
-                    CHIP_SEPARATED,
-                    lap.key,
-                    0.95 if gap > 2 * limit_ms else 0.75,
-                    {
-                        "kind": "apart",
-                        "lap": lap.number,
-                        "apart_s": round(gap / 1000, 1),
-                        "first_chip": "front" if first < first_back else "back",
-                        "max_apart_s": settings.chip_gap_s,
-                    },
-                )
-            ]
+            return [apart_flag(lap.key, gap, gap, first < first_back, settings, lap.number)]
     return []

@@ -166,37 +166,68 @@ def allowed_ms(record: Record, distance_m: float, settings: Validation) -> tuple
     return scaled, scaled * (1 - settings.pace_tolerance)
 
 
-def implausible_pace(runner: Runner, settings: Validation, book: RecordBook) -> list[Flag]:
-    flags = []
-    previous_m, previous_point = 0.0, None
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A stretch a runner covered between two passings: a road segment between splits,
+    or a lap. The pace check reads segments, so it is written once for both kinds."""
+
+    key: PointRef  # where it ends: the flag's place
+    start: str  # where it began: a point id, a lap crossing's key, "gun" or "start"
+    length_m: float
+    time_ms: int
+    pace_min_per_km: float | None
+    manual: bool
+    lap: int | None = None  # a track: the lap's number
+
+
+def road_segments(runner: Runner) -> list[Segment]:
+    segments = []
+    previous_m, previous_point = 0.0, "gun"
     if runner.passings and runner.passings[0].index == 0:
         previous_point = runner.race.points[0].id
-    record = race_record(book, runner.race, runner.person.sex)
     for split in runner.splits:
-        length = split.distance_m - previous_m
-        if record is not None and length > 0:
-            scaled, allowed = allowed_ms(record, length, settings)
-            if split.segment_time_ms < allowed:
-                faster = (allowed - split.segment_time_ms) / allowed
-                flags.append(
-                    Flag(
-                        IMPLAUSIBLE_PACE,
-                        PointRef(split.point),
-                        min(0.99, 0.6 + 4 * faster),
-                        {
-                            "from": previous_point or "gun",
-                            "distance_m": round(length, 1),
-                            "segment_time": format_duration(split.segment_time_ms),
-                            "pace_min_per_km": split.pace_min_per_km,
-                            "record_pace_time": format_duration(round(scaled)),
-                            "allowed_time": format_duration(round(allowed)),
-                            "tolerance": settings.pace_tolerance,
-                            "record": record_ref(record),
-                            "manual": split.manual,
-                        },
-                    )
-                )
+        segments.append(
+            Segment(
+                PointRef(split.point),
+                previous_point,
+                split.distance_m - previous_m,
+                split.segment_time_ms,
+                split.pace_min_per_km,
+                split.manual,
+            )
+        )
         previous_m, previous_point = split.distance_m, split.point
+    return segments
+
+
+def implausible_pace(
+    runner: Runner, settings: Validation, book: RecordBook, segments: list[Segment] | None = None
+) -> list[Flag]:
+    """Segments (the road's, unless given) run faster than the record allows."""
+    record = race_record(book, runner.race, runner.person.sex)
+    if record is None:
+        return []
+    flags = []
+    for segment in road_segments(runner) if segments is None else segments:
+        if segment.length_m <= 0:
+            continue
+        scaled, allowed = allowed_ms(record, segment.length_m, settings)
+        if segment.time_ms >= allowed:
+            continue
+        faster = (allowed - segment.time_ms) / allowed
+        evidence: dict[str, object] = {} if segment.lap is None else {"lap": segment.lap}
+        evidence |= {
+            "from": segment.start,
+            "distance_m": round(segment.length_m, 1),
+            "segment_time": format_duration(segment.time_ms),
+            "pace_min_per_km": segment.pace_min_per_km,
+            "record_pace_time": format_duration(round(scaled)),
+            "allowed_time": format_duration(round(allowed)),
+            "tolerance": settings.pace_tolerance,
+            "record": record_ref(record),
+            "manual": segment.manual,
+        }
+        flags.append(Flag(IMPLAUSIBLE_PACE, segment.key, min(0.99, 0.6 + 4 * faster), evidence))
     return flags
 
 

@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from results.format import point_name
-from timing.config import Race
+from timing.config import COURSE, TRACK, Race
 from timing.engine import EventResults, RaceResults
 from timing.flags import public_flags
 from timing.results import ON_COURSE, Result
@@ -28,47 +28,82 @@ def race_rows(
     cache: RowCache | None = None,
     rebuilt: set[str] | None = None,
 ) -> list[Row]:
-    """Rows in live order: finishers by place, then runners on course by how far they got
-    (and who got there first), then DNF, DQ, DNS. Who is on course is the engine's word
-    (status RUN), so a DNF the director set or a closed race is never "still running".
+    """Rows in live order, each race's kind its own way (`BOARDS`).
 
     `rebuilt` gathers the bibs whose rows were built anew (the others' are the cached
     rows, whatever their position): the only rows an update may need to carry."""
-    race = rr.race
-    if race.is_lap_race:
+    return BOARDS[rr.race.kind].rows(rr, now_ms, cache, rebuilt)
+
+
+class CourseBoard:
+    """Finishers by place, then runners on course by how far they got (and who got
+    there first), then DNF, DQ, DNS. Who is on course is the engine's word (status RUN),
+    so a DNF the director set or a closed race is never "still running". A row shows
+    the last split passed, the time there, the gap to the leader at that point and the
+    projected finish."""
+
+    @staticmethod
+    def rows(
+        rr: RaceResults, now_ms: int | None, cache: RowCache | None, rebuilt: set[str] | None
+    ) -> list[Row]:
+        race = rr.race
+        finishers: list[Result] = []
+        on_course: list[Result] = []
+        rest: list[Result] = []
+        for r in rr.results:  # one pass: this runs for every runner at every refresh
+            status = r.status
+            group = finishers if status == "FIN" else on_course if status == ON_COURSE else rest
+            group.append(r)
+        on_course.sort(key=lambda r: (-r.passings[-1].index, r.passings[-1].time_ms - r.gun_ms))
+        ordered = finishers + on_course + rest
+        leader_at = _leader_times(ordered)
+        rows = []
+        for pos, r in enumerate(ordered, start=1):
+            running = r.status == ON_COURSE
+            last = r.passings[-1].index if r.passings else None
+            # A row is a function of its Result, which the engine hands out frozen (a
+            # runner whose result, places included, did not change keeps the same
+            # object), and of the leader's time at the runner's last point (its gap).
+            key = leader_at.get(last)
+            cached = cache.get(r.participant.bib) if cache is not None else None
+            if cached is not None and cached[0] is r and cached[1] == key:
+                row = cached[2] if cached[2]["pos"] == pos else {**cached[2], "pos": pos}
+            else:
+                row = _row(race, r, pos, leader_at, running)
+                if rebuilt is not None:
+                    rebuilt.add(r.participant.bib)
+            if cache is not None:
+                cache[r.participant.bib] = (r, key, row)
+            rows.append(row)
+        return rows
+
+    @staticmethod
+    def columns(race: Race) -> list[tuple[str, str]]:
+        return [("last_split", "Last split"), ("time", "Time"), ("gap", "Gap"),
+                ("projected", "Projected")]  # fmt: skip
+
+
+class TrackBoard:
+    """The engine's lap order (a lapped runner is never ahead of one with more laps). A
+    row shows laps done and to go, the last lap, the gap in laps; a timed race shows the
+    distance covered instead of the laps to go."""
+
+    @staticmethod
+    def rows(
+        rr: RaceResults, now_ms: int | None, cache: RowCache | None, rebuilt: set[str] | None
+    ) -> list[Row]:
         if rebuilt is not None:
             rebuilt.update(r.participant.bib for r in rr.results)
-        return [
-            _lap_row(race, r, pos, now_ms) for pos, r in enumerate(rr.results, start=1)
-        ]  # already in live lap order
-    finishers: list[Result] = []
-    on_course: list[Result] = []
-    rest: list[Result] = []
-    for r in rr.results:  # one pass: this runs for every runner at every refresh
-        status = r.status
-        (finishers if status == "FIN" else on_course if status == ON_COURSE else rest).append(r)
-    on_course.sort(key=lambda r: (-r.passings[-1].index, r.passings[-1].time_ms - r.gun_ms))
-    ordered = finishers + on_course + rest
-    leader_at = _leader_times(ordered)
-    rows = []
-    for pos, r in enumerate(ordered, start=1):
-        running = r.status == ON_COURSE
-        last = r.passings[-1].index if r.passings else None
-        # A row is a function of its Result, which the engine hands out frozen (a runner
-        # whose result, places included, did not change keeps the same object), and of
-        # the leader's time at the runner's last point (its gap).
-        key = leader_at.get(last)
-        cached = cache.get(r.participant.bib) if cache is not None else None
-        if cached is not None and cached[0] is r and cached[1] == key:
-            row = cached[2] if cached[2]["pos"] == pos else {**cached[2], "pos": pos}
+        race = rr.race
+        return [_lap_row(race, r, pos, now_ms) for pos, r in enumerate(rr.results, start=1)]
+
+    @staticmethod
+    def columns(race: Race) -> list[tuple[str, str]]:
+        if race.is_timed:
+            own = [("laps", "Laps"), ("distance", "Distance"), ("last_lap", "Last lap")]
         else:
-            row = _row(race, r, pos, leader_at, running)
-            if rebuilt is not None:
-                rebuilt.add(r.participant.bib)
-        if cache is not None:
-            cache[r.participant.bib] = (r, key, row)
-        rows.append(row)
-    return rows
+            own = [("laps", "Laps"), ("to_go", "To go"), ("last_lap", "Last lap"), ("time", "Time")]
+        return [*own, ("gap", "Gap")]
 
 
 def _leader_times(ordered: list[Result]) -> dict[int, int]:
@@ -169,14 +204,10 @@ def _lap_row(race: Race, r: Result, pos: int, now_ms: int | None) -> Row:
 def columns(race: Race) -> list[tuple[str, str]]:
     """The leaderboard's columns (key, heading): the page and live.js draw the same."""
     runner = [("place", "#"), ("bib", "Bib"), ("name", "Name"), ("category", "Cat")]
-    if race.is_timed:
-        own = [("laps", "Laps"), ("distance", "Distance"), ("last_lap", "Last lap")]
-    elif race.is_lap_race:
-        own = [("laps", "Laps"), ("to_go", "To go"), ("last_lap", "Last lap"), ("time", "Time")]
-    else:
-        own = [("last_split", "Last split"), ("time", "Time")]
-    tail = [("gap", "Gap"), *([("projected", "Projected")] * (not race.is_lap_race))]
-    return [*runner, *own, *tail, ("status", "Status")]
+    return [*runner, *BOARDS[race.kind].columns(race), ("status", "Status")]
+
+
+BOARDS = {COURSE: CourseBoard, TRACK: TrackBoard}
 
 
 def phone_keys(race: Race) -> frozenset[str]:
