@@ -35,12 +35,19 @@ def race_rows(
     return BOARDS[rr.race.kind].rows(rr, now_ms, cache, rebuilt)
 
 
+def tells_time(race: Race) -> bool:
+    """Whether the race's rows change with the clock, not only with its results."""
+    return BOARDS[race.kind].tells_time
+
+
 class CourseBoard:
     """Finishers by place, then runners on course by how far they got (and who got
     there first), then DNF, DQ, DNS. Who is on course is the engine's word (status RUN),
     so a DNF the director set or a closed race is never "still running". A row shows
     the last split passed, the time there, the gap to the leader at that point and the
     projected finish."""
+
+    tells_time = False
 
     @staticmethod
     def rows(
@@ -87,6 +94,8 @@ class TrackBoard:
     """The engine's lap order (a lapped runner is never ahead of one with more laps). A
     row shows laps done and to go, the last lap, the gap in laps; a timed race shows the
     distance covered instead of the laps to go."""
+
+    tells_time = True  # a timed race is still running until a minute after its end
 
     @staticmethod
     def rows(

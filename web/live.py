@@ -32,7 +32,7 @@ from timing.preview import Preview, compare, describe, is_wide
 from timing.review import vet
 from timing.store import DirectorAction, Store, now_ms
 from web.feeds import Feed, channel_name, parse_since
-from web.leaderboard import Row, RowCache, event_rows, race_rows
+from web.leaderboard import Row, RowCache, event_rows, race_rows, tells_time
 from web.outbox import SNAPSHOT_EVERY, Entry, Outbox
 from web.replay import build_engine
 from web.trace import trace_for
@@ -311,8 +311,8 @@ class LiveService:
         rebuilt: set[str] = set()  # the rows that can have changed: no other row is compared
         rows = dict(self.rows)
         for rr in results.races:
-            # A road race the engine did not re-rank keeps its rows (lap rows tell time).
-            if rr.results is not self._ranked.get(rr.race.id) or rr.race.is_lap_race:
+            # A race the engine did not re-rank keeps its rows, unless they tell time.
+            if rr.results is not self._ranked.get(rr.race.id) or tells_time(rr.race):
                 rows[rr.race.id] = race_rows(rr, now, self._row_cache, rebuilt)
                 self._ranked[rr.race.id] = rr.results
         self.results, self.rows = results, rows
