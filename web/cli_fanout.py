@@ -1,7 +1,9 @@
 """`retrotime fanout`, and the fan-out workers `retrotime serve --workers N` starts.
 
 A worker started by `serve` that dies is started again after a second; its
-spectators reconnect meanwhile to the workers still listening on the same port.
+spectators reconnect meanwhile to the workers still listening on the same port. A
+worker ends when `serve` does, however it ends (kill -9 too): it holds the read end of
+a pipe only `serve` writes to, and its end of file is the sign.
 """
 
 from __future__ import annotations
@@ -37,6 +39,12 @@ RESTART_S = 1.0
     help="Close a spectator's connection once this much (KiB) waits unsent to it; it "
     "resumes from its last update.",
 )
+@click.option(
+    "--with-parent",
+    is_flag=True,
+    hidden=True,
+    help="End when standard input ends (serve --workers holds its other end).",
+)
 @database_option
 def fanout(
     event_dir: Path,
@@ -44,6 +52,7 @@ def fanout(
     port: int,
     redis_url: str | None,
     slow_kib: int,
+    with_parent: bool,
     database_url: str | None,
 ) -> None:
     """Serve live leaderboards to spectators from the writer's updates (no engine).
@@ -54,7 +63,8 @@ def fanout(
 
     folder = event_folder(event_dir)
     races = [race.id for race in folder.event.races]
-    run_fanout(races, journal_url(folder, database_url), redis_url, host, port, slow_kib)
+    url = journal_url(folder, database_url)
+    run_fanout(races, url, redis_url, host, port, slow_kib, with_parent)
 
 
 class Workers:
@@ -77,7 +87,7 @@ class Workers:
         signal.raise_signal(signum)
 
     def _start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(self.command)
+        return subprocess.Popen(self.command, stdin=subprocess.PIPE)
 
     def _watch(self) -> None:
         while not self.stopping.wait(RESTART_S):
@@ -102,7 +112,7 @@ def start_workers(
 ) -> Workers:
     command = [
         sys.executable, "-m", "web.cli", "fanout", str(event_dir), "--host", host,
-        "--port", str(port), "--database-url", database_url,
+        "--port", str(port), "--database-url", database_url, "--with-parent",
         *(["--redis-url", redis_url] if redis_url else []),
     ]  # fmt: skip
     return Workers(count, command)

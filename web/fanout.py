@@ -24,6 +24,7 @@ import asyncio
 import json
 import logging
 import os
+import sys
 import time
 from http import HTTPStatus
 from itertools import pairwise
@@ -237,7 +238,13 @@ class Fanout:
             "dropped_slow": self.dropped_slow,
         }
 
-    async def serve(self, host: str, port: int, ready: asyncio.Event | None = None) -> None:
+    async def serve(
+        self,
+        host: str,
+        port: int,
+        ready: asyncio.Event | None = None,
+        with_parent: bool = False,
+    ) -> None:
         for race in self.feeds:
             await self.resync(race)
         tasks = [asyncio.create_task(self.poll(), name="poll the outbox")]
@@ -254,6 +261,8 @@ class Fanout:
             backlog=4096,
         )
         log.info("fan-out worker on %s:%d, Redis %s", host, port, self.redis_state)
+        if with_parent:
+            _close_at_end_of_stdin(server)
         if ready is not None:
             ready.set()
         try:
@@ -262,6 +271,21 @@ class Fanout:
             for task in tasks:
                 task.cancel()
             self.store.close()
+
+
+def _close_at_end_of_stdin(server: Server) -> None:
+    """Close the server once standard input ends: the parent holding the pipe's other
+    end is gone (even killed -9), and a worker must not serve on without its writer."""
+    fd = sys.stdin.fileno()
+    loop = asyncio.get_running_loop()
+
+    def readable() -> None:
+        if not os.read(fd, 4096):
+            loop.remove_reader(fd)
+            log.info("the process that started this worker ended: stopping")
+            server.close()
+
+    loop.add_reader(fd, readable)
 
 
 def _follows(entry: Entry, seq: int) -> bool:
@@ -294,11 +318,13 @@ def run_fanout(
     host: str,
     port: int,
     slow_kib: int = 1024,
+    with_parent: bool = False,
 ) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s fan-out %(message)s")
     logging.getLogger("websockets").setLevel(logging.WARNING)  # not a line per request
     started = time.monotonic()
     try:
-        asyncio.run(Fanout(races, database_url, redis_url, slow_kib * 1024).serve(host, port))
+        fanout = Fanout(races, database_url, redis_url, slow_kib * 1024)
+        asyncio.run(fanout.serve(host, port, with_parent=with_parent))
     except KeyboardInterrupt:
         log.info("fan-out worker stopped after %.0f s", time.monotonic() - started)

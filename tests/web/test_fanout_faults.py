@@ -291,6 +291,29 @@ def test_spectators_of_a_killed_fanout_worker_resume_on_another(
         end_leftovers(started)  # workers left behind if serve did not stop them
 
 
+def test_workers_end_with_a_serve_killed_9(tmp_path: Path, redis_url: str) -> None:
+    """kill -9 gives serve no chance to stop its workers: they see it gone themselves,
+    and nothing is left serving stale boards on the live port."""
+    event = new_event(tmp_path)
+    port = free_port_pair()
+    live = port + 1
+    procs = Procs(tmp_path)
+    started: dict[int, int | None] = {}
+    try:
+        serve = start(procs, "serve", writer_cmd(event, port, redis_url, "--workers", "1"), port)
+        wait_until(lambda: health(live) is not None, UP_S, "the fan-out worker answering")
+        got = health(live)
+        assert got is not None
+        worker = got["pid"]
+        started[worker] = started_at(worker)
+        Procs.kill9(serve)
+        wait_until(lambda: started_at(worker) is None, SEEN_S, "the worker ended with serve")
+        assert not service_up(live)
+    finally:
+        procs.kill_all()
+        end_leftovers(started)
+
+
 def test_a_killed_writer_restarts_and_numbers_on(tmp_path: Path, redis_url: str) -> None:
     event = new_event(tmp_path)
     port, live = free_port(), free_port()
