@@ -1,23 +1,51 @@
-"""Ingest: agents' numbered entries into the journal, once each, many messages to one
-transaction, and what the engine must take next.
+"""Ingest: reads into the journal, then into the engine, for the live service and for
+replay alike; and the engine built from the journal.
 
-The live writer commits here (in a thread) while the engine is scoring what was
-committed before; `take` then hands the engine the committed batches in order. A
-batch some of whose reads were already journalled under other ids (an agent that
-resent them under another journal) cannot be trusted to add up: the engine is rebuilt
-from the journal instead, under the same lock as the commits, so no batch is taken
-twice or lost between the two.
+Whatever brings reads (an agent's numbered entries, a reader log's lines), `append`
+journals them with the lines quarantined beside them in one transaction, and `feed`
+hands the engine the stored batches in order. A batch some of whose reads were already
+journalled under other ids (an agent that resent them under another journal, a log
+replayed twice at once) cannot be trusted to add up: the engine is rebuilt from the
+journal instead, under the same lock as the appends, so no batch is fed twice or lost
+between the two.
+
+The live writer commits agents' entries here, many messages to one transaction, in a
+thread while the engine is scoring what was committed before.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from timing.engine import ReadRow
+from timing.actions import replay_actions
+from timing.engine import Engine, ReadRow
+from timing.folder import EventFolder
 from timing.store import JournalRow, QuarantineRow, Store
+
+log = logging.getLogger(__name__)
+
+
+def build_engine(folder: EventFolder, store: Store, final: bool = False) -> Engine:
+    """An engine holding every read and every director decision already journalled;
+    `final`: the logs are complete, every race is closed (runners not in are DNF)."""
+    engine = Engine(folder)
+    for batch in store.iter_reads():
+        engine.add_reads(batch)
+    for skipped in replay_actions(engine, store.actions()):
+        log.warning(
+            "director action %s (%s %s) no longer applies, skipped: %s",
+            skipped.id,
+            skipped.kind,
+            skipped.target,
+            skipped.reason,
+        )
+    if final:
+        engine.set_final()
+    return engine
 
 
 @dataclass
@@ -58,12 +86,15 @@ class Committed:
 
 
 class Ingest:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, follows: bool = True) -> None:
         self.store = store
         self.streams: dict[tuple[str, str], Stream] = {}
         self.lock = threading.Lock()
         self._waiting: list[list[ReadRow] | None] = []  # None: rebuild
-        self.own_reads: set[int] = set()  # ids this process stored (follow() skips them)
+        # Ids this process stored, which following the shared journal skips; replay
+        # does not follow, and a set of millions of ids would be memory for nothing.
+        self.follows = follows
+        self.own_reads: set[int] = set()
 
     def stream(self, reader: str, journal_id: str) -> Stream:
         key = (reader, journal_id)
@@ -113,11 +144,7 @@ class Ingest:
                      e["rssi"], e["reader_seq"], e["received_ms"], e["raw"])
                     for e in fresh
                 ]  # fmt: skip
-        with self.lock:
-            stored, clean = self.store.append_reads(rows, quarantine)
-            if stored or not clean:
-                self._waiting.append(stored if clean else None)
-            self.own_reads.update(r[0] for r in stored)
+        self.append(rows, quarantine)
         for m in batch:
             self.streams[(m.reader, m.journal_id)].add([e["seq"] for e in m.entries])
         return [
@@ -125,15 +152,33 @@ class Ingest:
             for m, fresh in zip(batch, fresh_counts, strict=True)
         ]
 
-    def take(self, rebuild: Callable[[], None]) -> list[list[ReadRow]]:
-        """The batches committed since the last call, in order; or [] after calling
-        `rebuild` (the journal then holds them all)."""
+    def append(self, rows: list[JournalRow], quarantine: list[QuarantineRow]) -> int:
+        """Journal reads and the lines quarantined beside them in one transaction (a
+        fault keeps both or neither) and queue the stored reads for `feed`. Returns how
+        many reads were stored."""
+        with self.lock:
+            stored, clean = self.store.append_reads(rows, quarantine)
+            if stored or not clean:
+                self._waiting.append(stored if clean else None)
+            if self.follows:
+                self.own_reads.update(r[0] for r in stored)
+        return len(stored)
+
+    def feed(
+        self, engine: Engine, rebuild: Callable[[], Engine]
+    ) -> tuple[Engine, list[list[ReadRow]]]:
+        """Hand `engine` the batches stored since the last call, in order. Returns the
+        engine to go on with and the batches handed to it: or, if a batch cannot be
+        trusted, the engine `rebuild` made from the journal (which holds them all) and
+        no batches."""
         with self.lock:
             batches, self._waiting = self._waiting, []
             if None in batches:
-                rebuild()
-                return []
-        return [b for b in batches if b is not None]
+                return rebuild(), []
+        taken = [b for b in batches if b is not None]
+        for stored in taken:
+            engine.add_reads(stored)
+        return engine, taken
 
     def waiting(self) -> bool:
         return bool(self._waiting)

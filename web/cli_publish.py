@@ -26,6 +26,7 @@ from results.evidence import write_evidence
 from results.evidence_print import pdf_available
 from results.site import publish_site
 from timing.errors import TimingError
+from timing.ingest import build_engine
 from timing.store import Store
 from web.cli_support import (
     console,
@@ -35,7 +36,6 @@ from web.cli_support import (
     journal_url,
     missing_sqlite_file,
 )
-from web.replay import build_engine
 
 generated_option = click.option(
     "--generated-at",

@@ -27,14 +27,13 @@ from typing import Any
 from timing.actions import check, take
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder
-from timing.ingest import Entries, Ingest, Stream
+from timing.ingest import Entries, Ingest, Stream, build_engine
 from timing.preview import Preview, compare, describe, is_wide
 from timing.review import vet
 from timing.store import DirectorAction, Store, now_ms
 from web.feeds import Feed, channel_name, parse_since
 from web.leaderboard import Row, RowCache, event_rows, race_rows, tells_time
 from web.outbox import SNAPSHOT_EVERY, Entry, Outbox
-from web.replay import build_engine
 from web.trace import trace_for
 
 __all__ = ["LiveService", "channel_name", "parse_since"]
@@ -341,13 +340,11 @@ class LiveService:
 
     def _apply_committed(self) -> None:
         """Feed the engine what was committed since the last refresh."""
-
-        def rebuild() -> None:
-            self.engine = build_engine(self.folder, self.store)
-
-        for stored in self.ingest.take(rebuild):
-            self.engine.add_reads(stored)
-            line_of = self.engine.line_of
+        self.engine, fed = self.ingest.feed(
+            self.engine, lambda: build_engine(self.folder, self.store)
+        )
+        line_of = self.engine.line_of
+        for stored in fed:
             self._new_keys.update(
                 (chip, line_of.get((reader, antenna), (reader, (antenna,))))
                 for _id, reader, chip, antenna, _t, _rssi in stored

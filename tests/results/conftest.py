@@ -15,8 +15,9 @@ from results.evidence import write_evidence
 from results.site import publish_site
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder, load_folder
+from timing.ingest import build_engine
 from timing.store import Store
-from web.replay import build_engine, replay
+from web.replay import replay
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "riverside"
 READERS = ("START", "K5", "K10", "K15", "FIN")

@@ -15,8 +15,8 @@ from results.errors import ResultsError
 from results.evidence import SUMS, verify, write_evidence
 from tests.results.conftest import BIB, GENERATED, Example
 from tests.results.htmlcheck import check_page
+from timing.ingest import build_engine
 from timing.store import Store
-from web.replay import build_engine
 
 
 def read(archive: zipfile.ZipFile, name: str) -> bytes:
