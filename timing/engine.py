@@ -35,13 +35,11 @@ from timing.passings import Fastest, Passing, antenna_lines, bind, bind_all, rac
 from timing.point_refs import PointRef
 from timing.projection import project_ms
 from timing.questions import EngineQuestions
+from timing.reads import ReadRow
 from timing.records import Record, RecordBook, load_world_bests, merge_records
 from timing.results import Contradiction, Result, rank, runner_result
 from timing.snapshot import EventResults, RaceResults, UnknownChip
 from timing.validation import Runner, allowed_ms, skipped_checks, two_chips, validate
-
-# A journalled read as the engine takes it: (id, reader, chip, antenna, time ms, rssi).
-ReadRow = tuple[int, str, str, int, int, float | None]
 
 
 class Engine(DirectorInputs, EngineQuestions):

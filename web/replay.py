@@ -22,7 +22,8 @@ from readers.read import FormatContext, ParseError
 from timing.actions import replay_actions
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder
-from timing.store import JournalRow, QuarantineRow, Store, now_ms
+from timing.reads import JournalRow
+from timing.store import QuarantineRow, Store, now_ms
 
 BATCH = 20_000
 log = logging.getLogger(__name__)
@@ -129,15 +130,15 @@ def ingest_log(
                 continue
             reads += 1
             batch.append(
-                (
+                JournalRow(
                     reader_id,
-                    source,
-                    seq,
-                    read.antenna,
                     read.chip,
+                    read.antenna,
                     read.time_ms,
                     read.rssi,
                     read.reader_seq,
+                    source,
+                    seq,
                     received,
                     line,
                 )
