@@ -31,7 +31,8 @@ import json
 import sqlite3
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,6 @@ CREATE TABLE IF NOT EXISTS acked (reader TEXT PRIMARY KEY, seq INTEGER NOT NULL)
 _POSITIONS = """CREATE TABLE IF NOT EXISTS positions (
     reader TEXT PRIMARY KEY, value TEXT NOT NULL  -- JSON, the session's checkpoint()
 ) WITHOUT ROWID"""
-
-_COLUMNS = "seq, received_ms, raw, chip, antenna, time_ms, rssi, reader_seq, reason"
 
 
 class JournalError(ReaderError):
@@ -92,6 +91,17 @@ class Entry:
     reader_seq: int | None = None
     reason: str | None = None
 
+    @classmethod
+    def of(cls, seq: int, new: NewEntry) -> Entry:
+        """`new` journalled as entry `seq`: its read's fields by name, or its reason."""
+        r = new.read
+        if r is None:
+            return cls(seq, new.received_ms, new.raw, reason=new.reason)
+        return cls(
+            seq, new.received_ms, new.raw, chip=r.chip, antenna=r.antenna, time_ms=r.time_ms,
+            rssi=r.rssi, reader_seq=r.reader_seq,
+        )  # fmt: skip
+
     @property
     def is_read(self) -> bool:
         return self.reason is None
@@ -106,6 +116,12 @@ class Entry:
             "time_ms": self.time_ms, "rssi": self.rssi, "reader_seq": self.reader_seq,
             "raw": self.raw, "received_ms": self.received_ms,
         }  # fmt: skip
+
+
+# The entries table's columns bear the names of Entry's fields, in the same order.
+_FIELDS = tuple(f.name for f in fields(Entry))
+_COLUMNS = ", ".join(_FIELDS)
+_values = attrgetter(*_FIELDS)
 
 
 class Journal:
@@ -149,10 +165,10 @@ class Journal:
             # IMMEDIATE takes the write lock now, so MAX(seq) cannot move under us.
             self._db.execute("BEGIN IMMEDIATE")
             first = self.last_seq() + 1
-            rows = [_row(self.reader, first + i, e) for i, e in enumerate(entries)]
+            journalled = [Entry.of(first + i, e) for i, e in enumerate(entries)]
             self._db.executemany(
-                f"INSERT INTO entries (reader, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
+                f"INSERT INTO entries (reader, {_COLUMNS}) VALUES (?{', ?' * len(_FIELDS)})",
+                [(self.reader, *_values(e)) for e in journalled],
             )
             if position is not None:
                 self._db.execute(
@@ -165,7 +181,7 @@ class Journal:
             with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back itself
                 self._db.execute("ROLLBACK")
             raise JournalError(str(exc)) from exc
-        return [row[1] for row in rows]
+        return [e.seq for e in journalled]
 
     def position(self) -> dict | None:
         """The resume position last stored with this reader's entries."""
@@ -216,11 +232,3 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
-
-
-def _row(reader: str, seq: int, e: NewEntry) -> tuple:
-    r = e.read
-    if r is None:
-        return (reader, seq, e.received_ms, e.raw, None, None, None, None, None, e.reason)
-    return (reader, seq, e.received_ms, e.raw, r.chip, r.antenna, r.time_ms, r.rssi,
-            r.reader_seq, None)  # fmt: skip

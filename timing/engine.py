@@ -31,13 +31,11 @@ from timing.participants import Participant
 from timing.passings import antenna_lines, race_lines
 from timing.projection import project_ms
 from timing.questions import EngineQuestions
+from timing.reads import ReadRow
 from timing.records import Record, RecordBook, load_world_bests, merge_records
 from timing.results import Result
 from timing.snapshot import EventResults, RaceResults, UnknownChip
 from timing.validation import skipped_checks
-
-# A journalled read as the engine takes it: (id, reader, chip, antenna, time ms, rssi).
-ReadRow = tuple[int, str, str, int, int, float | None]
 
 
 class Engine(DirectorInputs, EngineQuestions):

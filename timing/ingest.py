@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from timing.actions import replay_actions
-from timing.engine import Engine, ReadRow
+from timing.engine import Engine
 from timing.folder import EventFolder
-from timing.store import JournalRow, QuarantineRow, Store
+from timing.reads import JournalRow, ReadRow, from_uplink
+from timing.store import QuarantineRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +140,7 @@ class Ingest:
                     for e in fresh
                 ]
             else:
-                rows += [
-                    (m.reader, m.source, e["seq"], e["antenna"], e["chip"], e["time_ms"],
-                     e["rssi"], e["reader_seq"], e["received_ms"], e["raw"])
-                    for e in fresh
-                ]  # fmt: skip
+                rows += [from_uplink(m.reader, m.source, e) for e in fresh]
         self.append(rows, quarantine)
         for m in batch:
             self.streams[(m.reader, m.journal_id)].add([e["seq"] for e in m.entries])
@@ -161,7 +158,7 @@ class Ingest:
             if stored or not clean:
                 self._waiting.append(stored if clean else None)
             if self.follows:
-                self.own_reads.update(r[0] for r in stored)
+                self.own_reads.update(r.id for r in stored)
         return len(stored)
 
     def feed(
@@ -186,7 +183,7 @@ class Ingest:
     def others(self, rows: list[ReadRow]) -> list[ReadRow]:
         """Of reads found in the journal, those another process stored."""
         with self.lock:
-            return [r for r in rows if r[0] not in self.own_reads]
+            return [r for r in rows if r.id not in self.own_reads]
 
     def forget_below(self, read_id: int) -> None:
         with self.lock:

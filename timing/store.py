@@ -18,14 +18,14 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import BigInteger, Column, UniqueConstraint, event, func, text
 from sqlalchemy.engine import Engine as SAEngine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
-from timing.engine import ReadRow
+from timing.reads import JournalRow, ReadRow, read_rows
 from timing.store_faults import StorageError as StorageError
 from timing.store_faults import storage_fault
 
@@ -71,26 +71,22 @@ class DirectorAction(SQLModel, table=True):
     reason: str = ""
 
 
-_QUARANTINE_COLUMNS = ("reader_id", "source", "seq", "raw_line", "reason", "received_ms")
-# A line that did not parse: (reader, source, seq, raw line, reason, received ms).
-QuarantineRow = tuple[str, str, int, str, str, int]
+class QuarantineRow(NamedTuple):
+    """A line that did not parse, with why, to journal beside the reads."""
 
-# A read to journal: (reader, source, seq, antenna, chip, time ms, rssi, reader_seq,
-# received ms, raw line).
-JournalRow = tuple[str, str, int, int, str, int, float | None, int | None, int, str]
-_READ_COLUMNS = (
-    "id",
-    "reader_id",
-    "source",
-    "seq",
-    "antenna",
-    "chip",
-    "time_ms",
-    "rssi",
-    "reader_seq",
-    "received_ms",
-    "raw_line",
-)
+    reader: str
+    source: str
+    seq: int
+    raw_line: str
+    reason: str
+    received_ms: int
+
+
+_QUARANTINE_COLUMNS = ("reader_id", "source", "seq", "raw_line", "reason", "received_ms")
+# raw_reads columns by the names of the rows (a row's `reader` is the table's reader_id):
+# the id, then a JournalRow's fields in order; what the engine takes, a ReadRow's.
+_READ_COLUMNS = ("id", "reader_id", *JournalRow._fields[1:])
+_ENGINE_COLUMNS = ("id", "reader_id", *ReadRow._fields[2:])
 
 
 def escape_raw(raw: str) -> str:
@@ -191,11 +187,15 @@ class Store:
             else:
                 conn.exec_driver_sql("LOCK TABLE raw_reads IN SHARE ROW EXCLUSIVE MODE")
             first = (conn.execute(select(func.max(RawRead.id))).scalar() or 0) + 1
-            params = [(first + i, *row[:-1], escape_raw(row[-1])) for i, row in enumerate(rows)]
+            params = [  # raw_line is a JournalRow's last field
+                (first + i, *r[:-1], escape_raw(r.raw_line)) for i, r in enumerate(rows)
+            ]
             result = conn.exec_driver_sql(self._insert_reads, params)
             clean = result.rowcount == len(rows)
-        engine_rows = [(p[0], p[1], p[5], p[4], p[6], p[7]) for p in params]
-        return engine_rows, clean
+        stored = read_rows(
+            (first + i, r.reader, r.chip, r.antenna, r.time_ms, r.rssi) for i, r in enumerate(rows)
+        )
+        return stored, clean
 
     def iter_reads(self, batch: int = 50_000, after: int = 0) -> Iterator[list[ReadRow]]:
         """Every journalled read (with an id above `after`), in id order, as the engine
@@ -205,15 +205,15 @@ class Store:
             while True:
                 rows = conn.execute(
                     text(
-                        "SELECT id, reader_id, chip, antenna, time_ms, rssi FROM raw_reads "
+                        f"SELECT {', '.join(_ENGINE_COLUMNS)} FROM raw_reads "
                         "WHERE id > :last ORDER BY id LIMIT :n"
                     ),
                     {"last": last, "n": batch},
                 ).all()
                 if not rows:
                     return
-                yield [tuple(r) for r in rows]  # type: ignore[misc]
-                last = rows[-1][0]
+                yield read_rows(rows)
+                last = rows[-1].id
 
     def last_seq(self, reader: str, source: str) -> int:
         """The highest sequence stored for one (reader, source), reads and quarantine alike.
@@ -239,10 +239,6 @@ class Store:
                     select(model.seq).where(model.reader_id == reader, model.source == source)
                 ).all()
         return seqs
-
-    def last_read_id(self) -> int:
-        with self._session() as session:
-            return session.exec(select(func.max(RawRead.id))).one() or 0
 
     def count_reads(self) -> int:
         with self._session() as session:
@@ -297,7 +293,7 @@ class Store:
             return list(session.exec(query.order_by(DirectorAction.id)))
 
 
-def _quarantine_params(rows: list[QuarantineRow]) -> list[QuarantineRow]:
+def _quarantine_params(rows: list[QuarantineRow]) -> list[tuple]:
     return [(r, src, seq, escape_raw(raw), why, at) for r, src, seq, raw, why, at in rows]
 
 

@@ -106,7 +106,7 @@ class LiveService:
         # What this worker journalled itself, so following the shared journal skips it.
         self._own_actions: set[int] = set()
         self._followed_read = max(
-            (r[0] for b in store.iter_reads(after=0) for r in b[-1:]), default=0
+            (r.id for b in store.iter_reads(after=0) for r in b[-1:]), default=0
         )
         self._followed_action = max((a.id or 0 for a in store.actions()), default=0)
         self._new_keys: set[tuple[str, Any]] = set()  # (chip, line) read since the last refresh
@@ -270,7 +270,7 @@ class LiveService:
                 )
                 actions = await asyncio.to_thread(self.store.actions, self._followed_action)
                 for batch in batches:
-                    self._followed_read = batch[-1][0]
+                    self._followed_read = batch[-1].id
                     others = self.ingest.others(batch)
                     if others:
                         self.engine.add_reads(others)

@@ -20,7 +20,8 @@ from readers.read import FormatContext, Read
 from timing.engine import Engine, EventResults
 from timing.folder import EventFolder
 from timing.ingest import Ingest, build_engine
-from timing.store import JournalRow, Store, now_ms
+from timing.reads import JournalRow
+from timing.store import Store, now_ms
 
 
 @dataclass
@@ -67,8 +68,8 @@ def ingest_log(
     received = now_ms()
 
     def row(seq: int, line: str, r: Read) -> JournalRow:
-        return (reader_id, source, seq, r.antenna, r.chip, r.time_ms, r.rssi, r.reader_seq,
-                received, line)  # fmt: skip
+        return JournalRow(reader_id, r.chip, r.antenna, r.time_ms, r.rssi, r.reader_seq,
+                          source, seq, received, line)  # fmt: skip
 
     done = 0
     for batch in log.batches(row):

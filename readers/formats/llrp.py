@@ -81,7 +81,6 @@ def rssi_text(rssi: float) -> str:
 class Llrp:
     name = "llrp"
     has_rssi = True
-    has_date = True
     terminator = b"\n"
 
     def parse(self, line: str, ctx: FormatContext) -> Read | None:

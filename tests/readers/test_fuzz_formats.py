@@ -20,6 +20,7 @@ from tests.readers.fuzz_lines import (
     outcome,
     random_line,
 )
+from timing.reads import JournalRow
 from timing.store import Store
 
 steps = st.lists(
@@ -62,15 +63,17 @@ def test_fuzzed_reads_are_stored_on_sqlite_and_postgresql(database_url: str) -> 
                 got = outcome(name, line, ctx)
                 if isinstance(got, Read):
                     rows.append(
-                        (got.reader, f"fuzz:{name}", len(rows) + 1, got.antenna, got.chip,
-                         got.time_ms, got.rssi, got.reader_seq, 0, line)
+                        JournalRow(**got._asdict(), source=f"fuzz:{name}", seq=len(rows) + 1,
+                                   received_ms=0, raw_line=line)
                     )  # fmt: skip
     assert len(rows) > 500  # the mutations leave many lines valid
     store = Store(database_url)
     stored, clean = store.append_reads(rows)
     assert clean and len(stored) == len(rows)
-    back = {r.seq: r for r in store.reads_of_chips({row[4] for row in rows})}
+    back = {r.seq: r for r in store.reads_of_chips({row.chip for row in rows})}
     for row in rows:
-        got = back[row[2]]
-        assert (got.antenna, got.time_ms, got.rssi, got.reader_seq) == (row[3], *row[5:8])
+        got = back[row.seq]
+        assert (got.antenna, got.time_ms, got.rssi, got.reader_seq) == (
+            row.antenna, row.time_ms, row.rssi, row.reader_seq
+        )  # fmt: skip
     store.close()

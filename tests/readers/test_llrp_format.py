@@ -22,7 +22,7 @@ DOC_NO_RSSI = "3000e2801160600002084f7d6b1a,3,,1700000000987654"
 
 def test_registered_with_what_the_simulator_and_replay_need() -> None:
     assert "llrp" in format_names()
-    assert (FMT.has_rssi, FMT.has_date, FMT.terminator) == (True, True, b"\n")
+    assert (FMT.has_rssi, FMT.terminator) == (True, b"\n")
 
 
 def test_documented_lines() -> None:

@@ -8,11 +8,21 @@ from hypothesis import strategies as st
 from tests.timing.builders import write_folder
 from timing.engine import Engine
 from timing.folder import load_folder
+from timing.reads import JournalRow
 from timing.store import Store, escape_raw, unescape_raw
 
 
-def row(seq: int, chip: str = "F0101", t: int = 1_775_980_000_000) -> tuple:
-    return ("FIN", "log:fin.log", seq, 1, chip, t + seq, -50.0, None, 0, f"raw {seq}")
+def read(
+    reader: str, source: str, seq: int, chip: str, time_ms: int, raw: str, rssi: float | None = -50
+) -> JournalRow:
+    return JournalRow(
+        reader=reader, chip=chip, antenna=1, time_ms=time_ms, rssi=rssi, reader_seq=None,
+        source=source, seq=seq, received_ms=0, raw_line=raw,
+    )  # fmt: skip
+
+
+def row(seq: int, chip: str = "F0101", t: int = 1_775_980_000_000) -> JournalRow:
+    return read("FIN", "log:fin.log", seq, chip, t + seq, f"raw {seq}")
 
 
 def test_reads_get_ids_and_rebuild_in_order(database_url: str) -> None:
@@ -53,8 +63,8 @@ def test_results_rebuild_from_the_journal(database_url: str, tmp_path: Path) -> 
     store = Store(database_url)
     rows, _ = store.append_reads(
         [
-            ("START", "agent", 1, 1, "F0101", gun + 5_000, -50.0, None, 0, "a"),
-            ("FIN", "agent", 1, 1, "F0101", gun + 3_600_000, -50.0, None, 0, "b"),
+            read("START", "agent", 1, "F0101", gun + 5_000, "a"),
+            read("FIN", "agent", 1, "F0101", gun + 3_600_000, "b"),
         ]
     )
     live = Engine(folder)
@@ -78,7 +88,7 @@ def test_line_noise_with_nul_is_kept_exactly(database_url: str) -> None:
     store = Store(database_url)
     noise = "\x00\x01\\0 F\\x"
     store.quarantine([("FIN", "agent:j", 1, noise, "not a read", 0)])
-    store.append_reads([("FIN", "agent:j", 2, 1, "F0101", 1, None, None, 0, "F\x00,1")])
+    store.append_reads([read("FIN", "agent:j", 2, "F0101", 1, "F\x00,1", rssi=None)])
     assert [q.raw_line for q in store.quarantined()] == [noise]
     assert [r.raw_line for r in store.reads_of_chips(["F0101"])] == ["F\x00,1"]
     store.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 from litestar.testing import TestClient
 
 from tests.timing.track_event import write_track
-from tests.web.conftest import PASSWORD, csrf, hello
+from tests.web.conftest import PASSWORD, csrf, hello, read
 from tests.web.test_live_service import wait_for
 from timing.folder import load_folder
 from web.app import create_app
@@ -18,19 +18,7 @@ TOKEN = "tok-track"
 
 
 def crossings(seq0: int, chip: str, times: list[int]) -> list[dict]:
-    return [
-        {
-            "seq": seq0 + i,
-            "chip": chip,
-            "antenna": 1,
-            "time_ms": t,
-            "rssi": -50.0,
-            "reader_seq": None,
-            "raw": f"line {seq0 + i}",
-            "received_ms": t,
-        }
-        for i, t in enumerate(times)
-    ]
+    return [read(seq0 + i, chip, 1, t, -50.0) for i, t in enumerate(times)]
 
 
 def test_lap_race_leaderboard_announcer_and_partial(tmp_path: Path) -> None:
