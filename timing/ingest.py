@@ -24,7 +24,7 @@ from typing import Any
 from timing.actions import replay_actions
 from timing.engine import Engine
 from timing.folder import EventFolder
-from timing.reads import JournalRow, ReadRow, from_uplink
+from timing.reads import JournalRow, ReadRow, from_uplink, read_id
 from timing.store import QuarantineRow, Store
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ class Ingest:
             if stored or not clean:
                 self._waiting.append(stored if clean else None)
             if self.follows:
-                self.own_reads.update(r.id for r in stored)
+                self.own_reads.update(map(read_id, stored))
         return len(stored)
 
     def feed(
@@ -183,7 +183,7 @@ class Ingest:
     def others(self, rows: list[ReadRow]) -> list[ReadRow]:
         """Of reads found in the journal, those another process stored."""
         with self.lock:
-            return [r for r in rows if r.id not in self.own_reads]
+            return [r for r in rows if read_id(r) not in self.own_reads]
 
     def forget_below(self, read_id: int) -> None:
         with self.lock:

@@ -187,14 +187,12 @@ class Store:
             else:
                 conn.exec_driver_sql("LOCK TABLE raw_reads IN SHARE ROW EXCLUSIVE MODE")
             first = (conn.execute(select(func.max(RawRead.id))).scalar() or 0) + 1
-            params = [  # raw_line is a JournalRow's last field
-                (first + i, *r[:-1], escape_raw(r.raw_line)) for i, r in enumerate(rows)
+            params = [  # by position: rows come in bulk (timing/reads.py); raw_line is last
+                (first + i, *r[:-1], escape_raw(r[-1])) for i, r in enumerate(rows)
             ]
             result = conn.exec_driver_sql(self._insert_reads, params)
             clean = result.rowcount == len(rows)
-        stored = read_rows(
-            (first + i, r.reader, r.chip, r.antenna, r.time_ms, r.rssi) for i, r in enumerate(rows)
-        )
+        stored = read_rows(p[:6] for p in params)  # the id, then a read's first five fields
         return stored, clean
 
     def iter_reads(self, batch: int = 50_000, after: int = 0) -> Iterator[list[ReadRow]]:

@@ -29,6 +29,7 @@ from timing.engine import Engine, EventResults
 from timing.folder import EventFolder
 from timing.ingest import Entries, Ingest, Stream, build_engine
 from timing.preview import Preview, compare, describe, is_wide
+from timing.reads import read_id
 from timing.review import vet
 from timing.store import DirectorAction, Store, now_ms
 from web.feeds import Feed, channel_name, parse_since
@@ -106,7 +107,7 @@ class LiveService:
         # What this worker journalled itself, so following the shared journal skips it.
         self._own_actions: set[int] = set()
         self._followed_read = max(
-            (r.id for b in store.iter_reads(after=0) for r in b[-1:]), default=0
+            (read_id(r) for b in store.iter_reads(after=0) for r in b[-1:]), default=0
         )
         self._followed_action = max((a.id or 0 for a in store.actions()), default=0)
         self._new_keys: set[tuple[str, Any]] = set()  # (chip, line) read since the last refresh
@@ -270,7 +271,7 @@ class LiveService:
                 )
                 actions = await asyncio.to_thread(self.store.actions, self._followed_action)
                 for batch in batches:
-                    self._followed_read = batch[-1].id
+                    self._followed_read = read_id(batch[-1])
                     others = self.ingest.others(batch)
                     if others:
                         self.engine.add_reads(others)

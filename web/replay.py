@@ -67,8 +67,8 @@ def ingest_log(
     log = LogFile(path, get_format(reader.format), ctx, ingest.store.last_seq(reader_id, source))
     received = now_ms()
 
-    def row(seq: int, line: str, r: Read) -> JournalRow:
-        return JournalRow(reader_id, r.chip, r.antenna, r.time_ms, r.rssi, r.reader_seq,
+    def row(seq: int, line: str, r: Read) -> JournalRow:  # a plain tuple: timing/reads.py
+        return (reader_id, r.chip, r.antenna, r.time_ms, r.rssi, r.reader_seq,
                           source, seq, received, line)  # fmt: skip
 
     done = 0
