@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from timing.chips import alone_passings, apart
+from timing.chips import Alone, alone_passings, apart
 from timing.config import COURSE, TRACK, Race, Validation
 from timing.crossings import Crossing, LineKey
 from timing.flags import MISSED_LAP, SHORT_LAP, Decision, Flag
@@ -44,6 +44,27 @@ class RunnerInputs:
     partial_m: float | None  # a timed race's final part lap
     closed: bool  # the race is closed: a runner not in is DNF, not on course
     read_times: Callable[[Crossing], list[int]]
+
+    def checked(
+        self,
+        race: Race,
+        result: Result,
+        zero_ms: int,
+        passings: list[Passing],
+        alone: Alone | None = None,
+    ) -> Runner:
+        """What the checks read of this runner, once its result is made."""
+        return Runner(
+            self.person,
+            race,
+            self.gun_ms,
+            zero_ms,
+            passings,
+            list(result.splits),
+            self.by_chip,
+            alone,
+            self.read_times,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,17 +120,7 @@ class Course:
         )
         result = runner_result(person, race, gun, binding.passings, runner.override, runner.closed)
         zero = result.start_ms if result.start_ms is not None else gun
-        checked = Runner(
-            person,
-            race,
-            gun,
-            zero,
-            binding.passings,
-            list(result.splits),
-            runner.by_chip,
-            alone,
-            runner.read_times,
-        )
+        checked = runner.checked(race, result, zero, binding.passings, alone)
         contradictions = tuple(
             Contradiction(race.points[i].id, m, c, counts)
             for i, m, c, counts in binding.contradictions
@@ -172,17 +183,7 @@ class Track:
             person, race, gun, binding, runner.override, runner.partial_m, runner.closed
         )
         zero = result.start_ms if result.start_ms is not None else gun
-        checked = Runner(
-            person,
-            race,
-            gun,
-            zero,
-            list(result.passings),
-            list(result.splits),
-            runner.by_chip,
-            None,
-            runner.read_times,
-        )
+        checked = runner.checked(race, result, zero, list(result.passings))
         flags = validate_laps(checked, binding, list(result.laps), settings, book)
         return Scored(result, flags, zero)
 
