@@ -185,6 +185,6 @@ class Ingest:
         with self.lock:
             return [r for r in rows if read_id(r) not in self.own_reads]
 
-    def forget_below(self, read_id: int) -> None:
+    def forget_below(self, last_id: int) -> None:
         with self.lock:
-            self.own_reads = {i for i in self.own_reads if i > read_id}
+            self.own_reads = {i for i in self.own_reads if i > last_id}
