@@ -322,8 +322,8 @@ def test_end_to_end_kill_9_mid_stream_loses_and_doubles_nothing(tmp_path: Path) 
                     wait_until(lambda mark=mark: writer.written >= mark + 10, timeout=10)
                 writer.pause()
                 wait_until(lambda: len(journal_rows(journal)) == writer.written, timeout=20)
-                if hold:
-                    time.sleep(0.3)
+                if hold:  # however slow the machine: a message stored, its ack held back
+                    wait_until(lambda: server.holding, timeout=20)
                 procs[-1].send_signal(signal.SIGKILL)
                 procs[-1].wait(10)
                 server.hold_acks = False

@@ -70,6 +70,7 @@ class UplinkServer:
         self.clock_offset_ms = clock_offset_ms
         self.fail_acks = 0
         self.hold_acks = False
+        self.holding = False
         self.forget = False
         self.hellos: list[dict[str, Any]] = []
         self.welcomes: list[tuple[int, int]] = []
@@ -183,7 +184,9 @@ class UplinkServer:
             if self.ack_delay_s:
                 await asyncio.sleep(self.ack_delay_s)
             while self.hold_acks:
+                self.holding = True  # a message stored, its ack held back
                 await asyncio.sleep(0.02)
+            self.holding = False
             await ws.send(proto.ack(held, self._now_ms()))
 
     def _held(self, reader: str, journal_id: str, start: int = 0) -> int:
