@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from results.evidence_logbook import LogEntry, SyncRow, clock, log_book, sync_rows, zero_ms
+from results.evidence_logbook import LogEntry, SyncRow, clock, log_book, sync_rows
 from results.record_lines import record_line
 from timing.config import Race
 from timing.engine import Engine
@@ -139,7 +139,7 @@ def documents_of(
         _athlete(person),
         (
             Field("Status", result.status),
-            Field("Start (time of day)", clock(zero_ms(result), tz)),
+            Field("Start (time of day)", clock(result.zero_ms, tz)),
             Field("Finish (time of day)", finish),
             Field("Chip time", chip_time),
             Field("Gun time", format_duration(result.gun_time_ms) or ""),
@@ -156,7 +156,7 @@ def documents_of(
         RULES,
         person.bib,
         person.name,
-        clock(zero_ms(result), tz),
+        clock(result.zero_ms, tz),
         finish,
         chip_time,
     )

@@ -74,13 +74,9 @@ def utc_iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
-def zero_ms(result: Result) -> int:
-    return result.start_ms if result.start_ms is not None else result.gun_ms
-
-
 def log_book(result: Result, race: Race, tz: ZoneInfo) -> tuple[LogEntry, ...]:
     """Every point of the race in course order, hourly witness entries in the gaps."""
-    zero = zero_ms(result)
+    zero = result.zero_ms
     flags = _flags_by_point(result.flags)
     start_name = race.start_point.id if race.start_point is not None else "gun"
     timed: list[LogEntry] = [
@@ -196,7 +192,7 @@ def _flags_by_point(flags: Iterable[RunnerFlag]) -> dict[PointRef, tuple[LogFlag
 
 def sync_rows(result: Result, race: Race, tz: ZoneInfo) -> tuple[SyncRow, ...]:
     """The chip time of the start and of each split, to align footage with."""
-    zero = zero_ms(result)
+    zero = result.zero_ms
     start = race.start_point.id if race.start_point is not None else "gun"
     rows = [
         SyncRow(

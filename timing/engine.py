@@ -247,7 +247,7 @@ class Engine(DirectorInputs, EngineQuestions):
     def _finish(self, scored: Scored, override: str | None) -> Result:
         """The result with its flags (a confirmed `dq_on` code is a DQ), its projected
         finish while on course, and its records."""
-        result, flags, zero = scored.result, scored.flags, scored.zero_ms
+        result, flags = scored.result, scored.flags
         unexplained, contradictions = scored.unexplained, scored.contradictions
         race = self.races[result.participant.race]
         decisions = self.decisions.get(result.bib, {})
@@ -261,7 +261,7 @@ class Engine(DirectorInputs, EngineQuestions):
             exponent = self.event.validation.riegel_exponent
             projected = project_ms(result.splits, race.distance_m, exponent)
             if projected is not None and race.ranking == "gun":
-                projected += zero - result.gun_ms
+                projected += result.zero_ms - result.gun_ms
         if (status, decided, unexplained, contradictions, projected) != (
             result.status,
             result.flags,

@@ -16,7 +16,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from timing.chips import Alone, alone_passings, apart
-from timing.config import COURSE, TRACK, Race, Validation
+from timing.config import COURSE, Race, Validation
 from timing.crossings import Crossing, LineKey
 from timing.flags import MISSED_LAP, SHORT_LAP, Decision, Flag
 from timing.lap_checks import validate_laps
@@ -46,19 +46,14 @@ class RunnerInputs:
     read_times: Callable[[Crossing], list[int]]
 
     def checked(
-        self,
-        race: Race,
-        result: Result,
-        zero_ms: int,
-        passings: list[Passing],
-        alone: Alone | None = None,
+        self, race: Race, result: Result, passings: list[Passing], alone: Alone | None = None
     ) -> Runner:
         """What the checks read of this runner, once its result is made."""
         return Runner(
             self.person,
             race,
             self.gun_ms,
-            zero_ms,
+            result.zero_ms,
             passings,
             list(result.splits),
             self.by_chip,
@@ -73,13 +68,11 @@ class Scored:
 
     result: Result
     flags: list[Flag]
-    zero_ms: int  # the start-mat passing, else the gun
     unexplained: tuple[Crossing, ...] = ()
     contradictions: tuple[Contradiction, ...] = ()
 
 
 class RaceKind(Protocol):
-    name: str
     race: Race
     min_lap_ms: int | None  # a track: the shortest lap that counts (a full lap)
 
@@ -95,7 +88,6 @@ class RaceKind(Protocol):
 class Course:
     """Points passed once each, in course order (`timing/passings.py`)."""
 
-    name = COURSE
     min_lap_ms = None
 
     def __init__(self, race: Race, lines: dict[LineKey, list[int]], span_ms: int) -> None:
@@ -119,14 +111,13 @@ class Course:
             race, gun, crossings, self.lines, runner.manual, self.span_ms, fastest, runner.prefer
         )
         result = runner_result(person, race, gun, binding.passings, runner.override, runner.closed)
-        zero = result.start_ms if result.start_ms is not None else gun
-        checked = runner.checked(race, result, zero, binding.passings, alone)
+        checked = runner.checked(race, result, binding.passings, alone)
         contradictions = tuple(
             Contradiction(race.points[i].id, m, c, counts)
             for i, m, c, counts in binding.contradictions
         )
         flags = validate(checked, settings, book)
-        return Scored(result, flags, zero, tuple(binding.unexplained), contradictions)
+        return Scored(result, flags, tuple(binding.unexplained), contradictions)
 
     def rank(self, results: list[Result]) -> list[Result]:
         return rank(results, self.race.ranking)
@@ -145,8 +136,6 @@ def _fastest(sex: str, settings: Validation, book: RecordBook) -> Fastest:
 
 class Track:
     """Laps of one line (`timing/laps.py`): a distance race, or a timed one."""
-
-    name = TRACK
 
     def __init__(
         self,
@@ -182,10 +171,9 @@ class Track:
         result = lap_result(
             person, race, gun, binding, runner.override, runner.partial_m, runner.closed
         )
-        zero = result.start_ms if result.start_ms is not None else gun
-        checked = runner.checked(race, result, zero, list(result.passings))
+        checked = runner.checked(race, result, list(result.passings))
         flags = validate_laps(checked, binding, list(result.laps), settings, book)
-        return Scored(result, flags, zero)
+        return Scored(result, flags)
 
     def rank(self, results: list[Result]) -> list[Result]:
         return rank_laps(results, self.race)

@@ -113,6 +113,11 @@ class Result:
         return self.participant.bib
 
     @property
+    def zero_ms(self) -> int:
+        """Where chip time runs from: the start-mat passing, else the gun."""
+        return self.start_ms if self.start_ms is not None else self.gun_ms
+
+    @property
     def last_lap_ms(self) -> int | None:
         return self.laps[-1].lap_time_ms if self.laps else None
 
