@@ -238,6 +238,10 @@ class Store:
                 ).all()
         return seqs
 
+    def last_read_id(self) -> int:
+        with self._session() as session:
+            return session.exec(select(func.max(RawRead.id))).one() or 0
+
     def count_reads(self) -> int:
         with self._session() as session:
             return session.exec(select(func.count()).select_from(RawRead)).one()

@@ -106,9 +106,7 @@ class LiveService:
         self.quarantine_view: tuple[int, list[dict[str, Any]]] | None = None
         # What this worker journalled itself, so following the shared journal skips it.
         self._own_actions: set[int] = set()
-        self._followed_read = max(
-            (read_id(r) for b in store.iter_reads(after=0) for r in b[-1:]), default=0
-        )
+        self._followed_read = store.last_read_id()  # the engine holds them all
         self._followed_action = max((a.id or 0 for a in store.actions()), default=0)
         self._new_keys: set[tuple[str, Any]] = set()  # (chip, line) read since the last refresh
         # The numbers go on from the outbox: a restarted writer never reuses one and
