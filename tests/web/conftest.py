@@ -56,9 +56,9 @@ def gun_ms(settings: Settings) -> int:
     return load_folder(settings.event_dir).event.races[0].waves[0].gun_ms
 
 
-@pytest.fixture
-def redis_url() -> str:
-    """The shared test Redis (each event's journal has its own channel on it)."""
+def shared_redis() -> str:
+    """The shared test Redis's URL once it answers; skip if it does not (fail under CI).
+    A function as well as the fixture below, for fixtures wider than one test."""
     import redis
 
     try:
@@ -68,6 +68,12 @@ def redis_url() -> str:
             pytest.fail(f"Redis is not reachable at {REDIS_URL} (CI must start it)")
         pytest.skip("Redis is not reachable")
     return REDIS_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The shared test Redis (each event's journal has its own channel on it)."""
+    return shared_redis()
 
 
 @pytest.fixture
