@@ -173,7 +173,7 @@ def guard_of(request: Request) -> LoginGuard:
 
 
 def client_of(request: Request) -> str:
-    # Behind a reverse proxy uvicorn puts the forwarded client here (--forwarded-allow-ips).
+    # Behind a reverse proxy uvicorn puts the forwarded client here (FORWARDED_ALLOW_IPS).
     return request.client.host if request.client else "unknown"
 
 
