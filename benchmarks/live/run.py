@@ -21,7 +21,7 @@ from typing import Any
 
 from benchmarks.live.observe import ServiceTrace, read_trace
 from benchmarks.live.race import RACE, Race
-from benchmarks.live.spectators import PER_PROCESS
+from benchmarks.live.spectators import PER_PROCESS, kind_and_seq
 from benchmarks.live.uplink import Agents, BacklogSampler, drain, write_lines
 from benchmarks.procs import (
     cpu_seconds,
@@ -98,9 +98,12 @@ def spectator_processes(
     return procs
 
 
-def collect(procs: list[subprocess.Popen], work: Path, name: str) -> list[dict[str, Any]]:
+def collect(
+    procs: list[subprocess.Popen], work: Path, name: str, last_seq: int | None = None
+) -> list[dict[str, Any]]:
+    """The spectators' records, once each has shown `last_seq` (bounded) if given."""
     for proc in procs:
-        tell(proc, "stop")
+        tell(proc, "stop" if last_seq is None else f"stop {last_seq}")
     for proc in procs:
         read_line(proc, 120)
         proc.wait(30)
@@ -172,7 +175,8 @@ def run_service(args: argparse.Namespace, race: Race, work: Path) -> ServiceRun:
         sampler.stop.set()
         wall = (t_drained - t_start) / 1e9
         cpu = {name: (cpu_seconds(pid) - cpu0[name]) / wall for name, pid in pids.items()}
-        received = collect(spectators, work, "spectators") if spectators else []
+        last_seq = settled.last if isinstance(settled, Settled) else None
+        received = collect(spectators, work, "spectators", last_seq) if spectators else []
         agents.close()
         agents = None
         stop_process(server, signal.SIGINT, 60)  # the trace is written out at exit
@@ -227,7 +231,8 @@ def run_baseline(
         time.sleep(BASELINE_DRAIN_S)
         wall = (time.time_ns() - t0) / 1e9
         cpu = {name: (cpu_seconds(pid) - cpu0[name]) / wall for name, pid in pids.items()}
-        received = collect(spectators, work, "bare")
+        last_seq = kind_and_seq(messages[-1][1])[1] if messages else None
+        received = collect(spectators, work, "bare", last_seq)
         tell(server, "stop")
         return {
             "server": json.loads((work / "baseline.json").read_text()),

@@ -6,7 +6,9 @@ message; an update past the next number (a gap) or a `resync` closes the socket 
 resumes with `?since=` the last number applied. Client 0 of process 0 also keeps the
 texts: the analysis reads which update first shows each crossing from them. The
 connections on which the server took up permessage-deflate are counted, so the baseline
-can do as the service did. Stops on "stop" from stdin (or after `max_seconds`), writes
+can do as the service did. Stops on "stop [SEQ]" from stdin (or after `max_seconds`):
+with SEQ, once every client has shown update SEQ or `CATCH_UP_S` went by (an update
+still on its way then is late, and counted in the latencies, not lost); then it writes
 everything to `out`.
 """
 
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 PER_PROCESS = 2500
+CATCH_UP_S = 30.0  # after "stop SEQ": the most the clients may take to show SEQ
 TYPE_RE = re.compile(r'"type":\s*"(\w+)"')
 SEQ_RE = re.compile(r'"seq":\s*(\d+)')
 HEAD = 300  # type and seq come first in every message
@@ -40,6 +43,20 @@ def _extensions(ws: Any) -> str:
     return (response.headers.get("Sec-WebSocket-Extensions") or "") if response else ""
 
 
+async def caught_up(
+    seq: int, shown: list[int], connected: list[int], tasks: list[asyncio.Task]
+) -> None:
+    """Bounded wait until every connected client still running has shown update `seq`."""
+    deadline = time.monotonic() + CATCH_UP_S
+    while time.monotonic() < deadline:
+        behind = [
+            i for i, t in enumerate(tasks) if connected[i] and not t.done() and shown[i] < seq
+        ]
+        if not behind:
+            return
+        await asyncio.sleep(0.05)
+
+
 def run(args: argparse.Namespace) -> None:
     asyncio.run(spectators(args))
 
@@ -51,6 +68,7 @@ async def spectators(args: argparse.Namespace) -> None:
     n = args.count
     logs: list[list[tuple[int, str, int]]] = [[] for _ in range(n)]
     connected: list[int] = [0] * n  # ns of the first open
+    shown: list[int] = [-1] * n  # the last update number each client showed
     texts: list[tuple[int, str]] = []
     stats = {"gaps": 0, "resyncs": 0, "reconnects": 0, "failed": 0, "deflate": 0}
     opened = 0
@@ -116,7 +134,7 @@ async def spectators(args: argparse.Namespace) -> None:
                             stats["gaps"] += 1
                             break
                     log.append((t, kind, seq))  # what the page shows, from now
-                    last = seq
+                    last = shown[i] = seq
             except ConnectionClosed:
                 pass
             finally:
@@ -128,8 +146,12 @@ async def spectators(args: argparse.Namespace) -> None:
     print(f"ready {opened - stats['failed']} {stats['failed']}", flush=True)
     loop = asyncio.get_running_loop()
     stdin = loop.run_in_executor(None, sys.stdin.readline)
+    line = ""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stdin, args.max_seconds)
+        line = await asyncio.wait_for(stdin, args.max_seconds)
+    words = line.split()
+    if len(words) == 2 and words[1].isdigit():
+        await caught_up(int(words[1]), shown, connected, tasks)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
