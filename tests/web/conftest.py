@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 from websockets.sync.client import connect
@@ -89,7 +90,8 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-def csrf(client: TestClient, page: str = "/director/login") -> str:
+def csrf(client: httpx.Client, page: str = "/director/login") -> str:
+    """The CSRF token of a form page, for any client (a TestClient is an httpx.Client)."""
     html = client.get(page).text
     match = re.search(r'name="_csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in the form"

@@ -13,7 +13,6 @@ Without nginx these tests fail (`apt-get install nginx`; .ci/run installs it).
 
 from __future__ import annotations
 
-import contextlib
 import grp
 import json
 import os
@@ -30,9 +29,15 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from benchmarks.procs import descendants, end_leftovers, free_port_pair, started_at
+from benchmarks.procs import (
+    descendants,
+    end_leftovers,
+    free_port_pair,
+    started_at,
+    stop_process,
+)
 from tests.net import free_port
-from tests.web.conftest import PASSWORD, shared_redis
+from tests.web.conftest import PASSWORD, csrf, shared_redis
 from tests.web.test_browser import open_live, wait_row
 from tests.web.test_fanout_faults import (
     ENV,
@@ -112,13 +117,7 @@ def nginx_conf(prefix: Path, port: int, writer: int, fanout: int) -> str:
 def stop_tree(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM a process and wait; then end whatever it started that is still running."""
     below = {pid: started_at(pid) for pid in descendants(proc.pid) if pid != proc.pid}
-    if proc.poll() is None:
-        proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(20)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(10)
+    stop_process(proc)
     end_leftovers(below)
 
 
@@ -206,9 +205,7 @@ def from_address(front: Front, address: str) -> httpx.Client:
 
 def log_in(client: httpx.Client, password: str = PASSWORD) -> httpx.Response:
     """The login form posted as a browser posts it (its CSRF token and cookie)."""
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', client.get("/director/login").text)
-    assert token, "no CSRF token on the login page"
-    form = {"password": password, "name": "Ana", "_csrf_token": token.group(1)}
+    form = {"password": password, "name": "Ana", "_csrf_token": csrf(client)}
     answer = client.post("/director/login", data=form, follow_redirects=True)
     if password == PASSWORD and answer.status_code == 200:
         assert "Director console" in answer.text
